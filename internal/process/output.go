@@ -1,0 +1,133 @@
+package process
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"unicode/utf8"
+
+	"github.com/scalesocket/scalesocket-go/internal/frame"
+)
+
+// readChunk is the size of one read from the process. Output is read in
+// large reads and split in place; the buffer grows only for items longer
+// than this, up to the item limit.
+const readChunk = 64 << 10
+
+// OutputOptions say how a process's output is cut into items.
+type OutputOptions struct {
+	// Binary sends each read as it comes, as a binary item.
+	Binary bool
+	// Delimiters is the set of bytes that end an item.
+	Delimiters string
+	// MaxItem is the largest item in bytes; longer ones are dropped whole.
+	MaxItem int
+	// Log receives a line for every dropped item.
+	Log *slog.Logger
+}
+
+// OutputReader cuts a process's output stream into items.
+type OutputReader struct {
+	r      io.Reader
+	opts   OutputOptions
+	split  *frame.Splitter
+	buf    []byte
+	start  int // buf[start:end] is read but not yet consumed
+	end    int
+	eof    bool
+}
+
+// NewOutputReader reads items from r.
+func NewOutputReader(r io.Reader, opts OutputOptions) *OutputReader {
+	o := &OutputReader{r: r, opts: opts}
+	if !opts.Binary {
+		o.split = frame.NewSplitter(opts.Delimiters, opts.MaxItem)
+	}
+	return o
+}
+
+// Next returns the next item, with Data owned by the caller, or io.EOF when
+// the stream has ended and every item has been returned.
+func (o *OutputReader) Next() (frame.Output, error) {
+	if o.opts.Binary {
+		return o.nextChunk()
+	}
+	for {
+		item, n, res := o.split.Next(o.buf[o.start:o.end])
+		o.start += n
+		switch res {
+		case frame.Item:
+			return textOrBinary(item), nil
+		case frame.Dropped:
+			o.dropped()
+			continue
+		}
+		if o.eof {
+			item, res := o.split.Last(o.buf[o.start:o.end])
+			o.start = o.end
+			switch res {
+			case frame.Item:
+				return textOrBinary(item), nil
+			case frame.Dropped:
+				o.dropped()
+			}
+			o.release()
+			return frame.Output{}, io.EOF
+		}
+		o.fill(o.split.BufferSize())
+	}
+}
+
+// nextChunk returns one read as one binary item.
+func (o *OutputReader) nextChunk() (frame.Output, error) {
+	for !o.eof {
+		o.start, o.end = 0, 0
+		o.fill(min(readChunk, o.opts.MaxItem))
+		if o.end > 0 {
+			return frame.Output{Data: clone(o.buf[:o.end]), Binary: true}, nil
+		}
+	}
+	o.release()
+	return frame.Output{}, io.EOF
+}
+
+// fill reads more into the buffer, first moving the unconsumed bytes to
+// its front and growing it, up to limit, when it is full.
+func (o *OutputReader) fill(limit int) {
+	if o.start > 0 {
+		o.end = copy(o.buf, o.buf[o.start:o.end])
+		o.start = 0
+	}
+	if o.end == len(o.buf) {
+		size := min(max(2*len(o.buf), readChunk), limit)
+		grown := make([]byte, size)
+		copy(grown, o.buf[:o.end])
+		o.buf = grown
+	}
+	n, err := o.r.Read(o.buf[o.end:])
+	o.end += n
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			o.opts.Log.Warn("read process output", "err", err)
+		}
+		o.eof = true
+	}
+}
+
+// release lets go of the buffer once the stream is over.
+func (o *OutputReader) release() { o.buf, o.start, o.end = nil, 0, 0 }
+
+func (o *OutputReader) dropped() {
+	o.opts.Log.Warn("dropped process output item over the size limit", "limit", o.opts.MaxItem)
+}
+
+// textOrBinary copies item out of the read buffer. Text frames must be
+// valid UTF-8, so output that is not goes out as a binary frame rather than
+// being dropped or mangled.
+func textOrBinary(item []byte) frame.Output {
+	return frame.Output{Data: clone(item), Binary: !utf8.Valid(item)}
+}
+
+func clone(b []byte) []byte {
+	return append(make([]byte, 0, len(b)), b...)
+}

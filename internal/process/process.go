@@ -1,0 +1,264 @@
+// Package process runs a room's wrapped command: it starts it in its own
+// process group with a clean environment, relays its stdin and stdout, logs
+// its stderr, and ends it with SIGTERM then SIGKILL so that no child of it
+// outlives its room.
+package process
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// drainTimeout bounds how long output is still read after the process and
+// its group are gone. Only a descendant that left the group (setsid) can
+// keep the pipe open that long; everything written before the exit is
+// already in the pipe and is read at once.
+const drainTimeout = 500 * time.Millisecond
+
+// Spec says what to run.
+type Spec struct {
+	Command string
+	Args    []string
+	// Env is the complete environment of the process (SPEC §6).
+	Env []string
+	// Grace is the time between SIGTERM and SIGKILL when the process is
+	// stopped.
+	Grace time.Duration
+	// Log receives the process's stderr and its lifecycle events.
+	Log *slog.Logger
+}
+
+// Exit describes how a process ended.
+type Exit struct {
+	// Code is the exit status, or -1 when the process was killed by a signal.
+	Code int
+	// Signal is the signal that killed the process, if any.
+	Signal syscall.Signal
+}
+
+// Success reports whether the process exited by itself with status 0.
+func (e Exit) Success() bool { return e.Code == 0 }
+
+// String says how the process ended, for logs and close reasons.
+func (e Exit) String() string {
+	if e.Code < 0 {
+		return fmt.Sprintf("process killed by signal %d (%s)", int(e.Signal), e.Signal)
+	}
+	return fmt.Sprintf("process exited with status %d", e.Code)
+}
+
+// Process is a running command. Write and CloseInput may be called from any
+// goroutine but not concurrently with each other; Read from one goroutine.
+type Process struct {
+	cmd    *exec.Cmd
+	pid    int
+	grace  time.Duration
+	log    *slog.Logger
+	stdin  *os.File
+	stdout *os.File
+
+	stopOnce sync.Once
+	// exited is closed once the process and its group are gone and exit is
+	// set.
+	exited chan struct{}
+	exit   Exit
+	// stderrDone is closed when the stderr logger has read to the end.
+	stderrDone chan struct{}
+}
+
+// Start starts the command in a new process group. The returned error says
+// why the command could not be started (not found, not executable, ...).
+func Start(spec Spec) (p *Process, err error) {
+	var closers []*os.File
+	defer func() {
+		for _, f := range closers {
+			f.Close()
+		}
+	}()
+	pipe := func() (r, w *os.File) {
+		if err != nil {
+			return nil, nil
+		}
+		r, w, err = os.Pipe()
+		closers = append(closers, r, w)
+		return r, w
+	}
+	stdinR, stdinW := pipe()
+	stdoutR, stdoutW := pipe()
+	stderrR, stderrW := pipe()
+	if err != nil {
+		return nil, fmt.Errorf("create pipes: %w", err)
+	}
+
+	cmd := exec.Command(spec.Command, spec.Args...)
+	cmd.Env = spec.Env
+	if cmd.Env == nil {
+		cmd.Env = []string{}
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdinR, stdoutW, stderrW
+	// Setpgid puts the command and all its children in one group so that
+	// one signal reaches them all. Pdeathsig kills the command if the server
+	// itself dies without cleaning up.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err = cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", spec.Command, err)
+	}
+	// The child has its own copies now; keeping ours would hold the pipes
+	// open after the process exits.
+	stdinR.Close()
+	stdoutW.Close()
+	stderrW.Close()
+	closers = nil
+
+	p = &Process{
+		cmd:        cmd,
+		pid:        cmd.Process.Pid,
+		grace:      spec.Grace,
+		log:        spec.Log.With("pid", cmd.Process.Pid),
+		stdin:      stdinW,
+		stdout:     stdoutR,
+		exited:     make(chan struct{}),
+		stderrDone: make(chan struct{}),
+	}
+	go p.logStderr(stderrR)
+	go p.wait(stderrR)
+	return p, nil
+}
+
+// PID returns the process ID, which is also its process group ID.
+func (p *Process) PID() int { return p.pid }
+
+// Write writes to the process's stdin. It blocks while the process does not
+// read, which is how backpressure reaches the clients.
+func (p *Process) Write(b []byte) error {
+	_, err := p.stdin.Write(b)
+	return err
+}
+
+// CloseInput closes the process's stdin, which unblocks a pending Write.
+func (p *Process) CloseInput() error {
+	err := p.stdin.Close()
+	if errors.Is(err, os.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+// Read reads the process's stdout. It returns io.EOF once the process has
+// exited and what it wrote has been read.
+func (p *Process) Read(b []byte) (int, error) {
+	n, err := p.stdout.Read(b)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		err = io.EOF
+	}
+	return n, err
+}
+
+// Stop ends the process: stdin is closed, the group gets SIGTERM, and
+// SIGKILL once the grace period has passed. It does not wait; see Wait.
+func (p *Process) Stop() {
+	p.stopOnce.Do(func() {
+		p.CloseInput()
+		p.signalGroup(syscall.SIGTERM)
+		go func() {
+			timer := time.NewTimer(p.grace)
+			defer timer.Stop()
+			select {
+			case <-p.exited:
+			case <-timer.C:
+				p.log.Warn("process still running after grace period, killing it", "grace", p.grace)
+				p.signalGroup(syscall.SIGKILL)
+			}
+		}()
+	})
+}
+
+// Wait blocks until the process and its group are gone, and tells how the
+// process ended.
+func (p *Process) Wait() Exit {
+	<-p.exited
+	return p.exit
+}
+
+// Exited is closed when the process and its group are gone.
+func (p *Process) Exited() <-chan struct{} { return p.exited }
+
+func (p *Process) signalGroup(sig syscall.Signal) {
+	// A negative pid addresses the whole process group.
+	if err := syscall.Kill(-p.pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+		p.log.Warn("signal process group", "signal", sig, "err", err)
+	}
+}
+
+// wait reaps the process, then makes sure nothing of its group is left and
+// that readers of its output see the end.
+func (p *Process) wait(stderr *os.File) {
+	err := p.cmd.Wait()
+	var exitErr *exec.ExitError
+	switch {
+	case err == nil:
+		p.exit = Exit{Code: 0}
+	case errors.As(err, &exitErr):
+		ws := exitErr.Sys().(syscall.WaitStatus)
+		if ws.Signaled() {
+			p.exit = Exit{Code: -1, Signal: ws.Signal()}
+		} else {
+			p.exit = Exit{Code: ws.ExitStatus()}
+		}
+	default:
+		p.exit = Exit{Code: -1, Signal: syscall.SIGKILL}
+		p.log.Error("wait for process", "err", err)
+	}
+	// Children that outlived the leader die with the room.
+	p.signalGroup(syscall.SIGKILL)
+	reapGroup(p.pid, p.grace)
+	p.CloseInput()
+	// Whatever is in the pipes can still be read; only a descendant that
+	// escaped the group could hold them open beyond this.
+	deadline := time.Now().Add(drainTimeout)
+	p.stdout.SetReadDeadline(deadline)
+	stderr.SetReadDeadline(deadline)
+	<-p.stderrDone
+	p.log.Debug("process ended", "exit", p.exit.String())
+	close(p.exited)
+}
+
+// CloseOutput releases the stdout pipe once the reader is done with it.
+func (p *Process) CloseOutput() error { return p.stdout.Close() }
+
+// maxStderrLine bounds one logged stderr line; longer lines are cut into
+// several log records rather than buffered without limit.
+const maxStderrLine = 4096
+
+func (p *Process) logStderr(stderr *os.File) {
+	defer close(p.stderrDone)
+	defer stderr.Close()
+	r := bufio.NewReaderSize(stderr, maxStderrLine)
+	for {
+		line, err := r.ReadSlice('\n')
+		if len(line) > 0 {
+			p.log.Info("stderr", "line", string(trimEOL(line)))
+		}
+		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+			return
+		}
+	}
+}
+
+func trimEOL(b []byte) []byte {
+	if n := len(b); n > 0 && b[n-1] == '\n' {
+		b = b[:n-1]
+		if n := len(b); n > 0 && b[n-1] == '\r' {
+			b = b[:n-1]
+		}
+	}
+	return b
+}

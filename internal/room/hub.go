@@ -1,0 +1,141 @@
+// Package room is the centre of ScaleSocket: rooms, their members, and the
+// path of messages between a room's clients and its backend. It knows
+// nothing of HTTP or of how a backend runs.
+//
+// Lock order: Hub.mu before Room.mu. Neither is held while writing to a
+// backend or waiting on a client's queue.
+package room
+
+import (
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Errors that callers branch on.
+var (
+	// ErrMaxRooms: the room would be one room too many.
+	ErrMaxRooms = errors.New("too many rooms")
+	// ErrShuttingDown: the server is shutting down.
+	ErrShuttingDown = errors.New("server shutting down")
+	// ErrRoomEnded: the room ended before the client could join it.
+	ErrRoomEnded = errors.New("room ended")
+)
+
+// Options configure every room of a hub.
+type Options struct {
+	// Start starts the backend of a new room.
+	Start Starter
+	// MaxRooms caps the number of rooms; 0 is no cap.
+	MaxRooms int
+	// Binary: client messages are written without a trailing newline.
+	Binary bool
+	// Delay is waited after a backend starts, before it is attached.
+	Delay time.Duration
+	// SendQueue is each client's queue length in messages, and SendTimeout
+	// how long the room waits for a full queue before the client is closed
+	// as a slow consumer (SPEC §12).
+	SendQueue   int
+	SendTimeout time.Duration
+	// Log is the server's logger.
+	Log *slog.Logger
+}
+
+// Hub holds the live rooms by name.
+type Hub struct {
+	opts   Options
+	log    *slog.Logger
+	lastID atomic.Uint32
+
+	mu      sync.Mutex
+	rooms   map[string]*Room
+	closing bool
+	// pumps counts the rooms whose backend runs; Shutdown waits for them.
+	pumps sync.WaitGroup
+}
+
+// NewHub returns an empty hub.
+func NewHub(opts Options) *Hub {
+	return &Hub{opts: opts, log: opts.Log, rooms: make(map[string]*Room)}
+}
+
+// Acquire returns the room called name, creating it if needed, and holds a
+// reference to it for one client. Every Acquire must be followed by exactly
+// one Release or one Join/Leave pair. Refusals (ErrMaxRooms,
+// ErrShuttingDown) happen here, before the client's upgrade.
+func (h *Hub) Acquire(name string) (*Room, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closing {
+		return nil, ErrShuttingDown
+	}
+	r := h.rooms[name]
+	if r == nil {
+		if h.opts.MaxRooms > 0 && len(h.rooms) >= h.opts.MaxRooms {
+			return nil, ErrMaxRooms
+		}
+		r = newRoom(h, name)
+		h.rooms[name] = r
+	}
+	r.refs++
+	return r, nil
+}
+
+// Rooms returns the number of live rooms.
+func (h *Hub) Rooms() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.rooms)
+}
+
+// Shutdown closes every client with 1001 and ends every backend, and waits
+// until all of them have ended. No room can be created afterwards.
+func (h *Hub) Shutdown() {
+	h.mu.Lock()
+	h.closing = true
+	rooms := make([]*Room, 0, len(h.rooms))
+	for _, r := range h.rooms {
+		rooms = append(rooms, r)
+	}
+	h.mu.Unlock()
+	for _, r := range rooms {
+		r.end(CloseGoingAway, "server shutting down", false)
+	}
+	h.pumps.Wait()
+}
+
+// release drops one reference to r; the last one ends the room.
+func (h *Hub) release(r *Room) {
+	h.mu.Lock()
+	r.refs--
+	last := r.refs == 0
+	h.mu.Unlock()
+	if last {
+		r.end(CloseNormal, "room closed", false)
+	}
+}
+
+// remove takes r out of the map so that the next client of its name starts
+// a new room.
+func (h *Hub) remove(r *Room) {
+	h.mu.Lock()
+	if h.rooms[r.name] == r {
+		delete(h.rooms, r.name)
+	}
+	h.mu.Unlock()
+}
+
+// startPump registers a running backend, unless the hub is shutting down.
+func (h *Hub) startPump() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closing {
+		return false
+	}
+	h.pumps.Add(1)
+	return true
+}
+
+func (h *Hub) nextID() uint32 { return h.lastID.Add(1) }

@@ -1,0 +1,161 @@
+// Package wsconn is the one place that knows which WebSocket library the
+// server uses. The rest of the program sees an Upgrader and a Conn with the
+// few operations a room connection needs, so the library can be swapped
+// without touching rooms or HTTP routing.
+//
+// The library is github.com/lxzan/gws: it passes the Autobahn TestSuite
+// including the UTF-8 cases, it accepts the short Sec-WebSocket-Key of the
+// original ScaleSocket's Quick Start as the original does, its read loop
+// calls back synchronously (so a blocked backend stops reading from the
+// socket: TCP backpressure), and its close sends the close frame and drops
+// the connection without waiting for a peer that may never answer.
+package wsconn
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/lxzan/gws"
+)
+
+// closeTimeout bounds the write of the final frames and the close frame to
+// a peer that has stopped reading.
+const closeTimeout = time.Second
+
+// Options configure every connection of an Upgrader.
+type Options struct {
+	// MaxMessageSize is the largest client message in bytes, fragments
+	// joined; a larger one closes the connection with 1009.
+	MaxMessageSize int
+	// HandshakeTimeout bounds the write of the upgrade response.
+	HandshakeTimeout time.Duration
+}
+
+// Upgrader turns HTTP upgrade requests into Conns.
+type Upgrader struct {
+	up *gws.Upgrader
+}
+
+// NewUpgrader returns an Upgrader with opts.
+func NewUpgrader(opts Options) *Upgrader {
+	return &Upgrader{up: gws.NewUpgrader(events{}, &gws.ServerOption{
+		ReadMaxPayloadSize: opts.MaxMessageSize,
+		CheckUtf8Enabled:   true,
+		HandshakeTimeout:   opts.HandshakeTimeout,
+		// One slot per connection holds our *Conn; the default session is
+		// a locked map, consulted on every message.
+		NewSession: func() gws.SessionStorage { return new(slot) },
+	})}
+}
+
+// Upgrade completes the WebSocket handshake. On failure an HTTP error has
+// been written or the connection has been dropped.
+func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request) (*Conn, error) {
+	ws, err := u.up.Upgrade(w, r)
+	if err != nil {
+		return nil, err
+	}
+	c := &Conn{ws: ws}
+	ws.Session().(*slot).conn.Store(c)
+	return c, nil
+}
+
+// Handler receives the messages of a connection, one at a time, in order.
+// While it runs, nothing more is read from the peer. data is only valid
+// during the call.
+type Handler func(binary bool, data []byte)
+
+// Conn is an upgraded WebSocket connection. Write and Close may be called
+// from one writer goroutine while Serve runs in another.
+type Conn struct {
+	ws      *gws.Conn
+	handler Handler
+	// closeErr is why the connection closed, as the read loop saw it.
+	closeErr atomic.Pointer[error]
+}
+
+// RemoteAddr returns the peer's address.
+func (c *Conn) RemoteAddr() net.Addr { return c.ws.RemoteAddr() }
+
+// Serve reads messages and passes them to h until the connection closes,
+// then returns why it closed.
+func (c *Conn) Serve(h Handler) error {
+	c.handler = h
+	c.ws.ReadLoop()
+	if err := c.closeErr.Load(); err != nil {
+		return *err
+	}
+	return net.ErrClosed
+}
+
+// Write sends one message.
+func (c *Conn) Write(binary bool, data []byte) error {
+	op := gws.OpcodeText
+	if binary {
+		op = gws.OpcodeBinary
+	}
+	return c.ws.WriteMessage(op, data)
+}
+
+// Close sends a close frame with code and reason, then closes the
+// connection. It does not wait for the peer's reply.
+func (c *Conn) Close(code int, reason string) {
+	// A peer that stopped reading must not hold the writer forever.
+	_ = c.ws.SetWriteDeadline(time.Now().Add(closeTimeout))
+	_ = c.ws.WriteClose(uint16(code), []byte(reason))
+	_ = c.ws.NetConn().Close()
+}
+
+// Abort bounds the writes still to come by d, so that a writer blocked on
+// a peer that stopped reading gives up.
+func (c *Conn) Abort(d time.Duration) {
+	_ = c.ws.SetWriteDeadline(time.Now().Add(d))
+}
+
+// CloseCode returns the close code the peer sent, or 0.
+func CloseCode(err error) int {
+	var ce *gws.CloseError
+	if errors.As(err, &ce) {
+		return int(ce.Code)
+	}
+	return 0
+}
+
+// events routes gws callbacks to the Conn stored in the session slot.
+type events struct {
+	gws.BuiltinEventHandler
+}
+
+// OnPing answers with the ping's payload, as RFC 6455 §5.5.3 asks.
+func (events) OnPing(ws *gws.Conn, payload []byte) { _ = ws.WritePong(payload) }
+
+func (events) OnClose(ws *gws.Conn, err error) {
+	if c := connOf(ws); c != nil && err != nil {
+		c.closeErr.Store(&err)
+	}
+}
+
+func (events) OnMessage(ws *gws.Conn, m *gws.Message) {
+	defer m.Close()
+	if c := connOf(ws); c != nil && c.handler != nil {
+		c.handler(m.Opcode == gws.OpcodeBinary, m.Bytes())
+	}
+}
+
+func connOf(ws *gws.Conn) *Conn {
+	return ws.Session().(*slot).conn.Load()
+}
+
+// slot is a gws.SessionStorage that holds just our *Conn.
+type slot struct {
+	conn atomic.Pointer[Conn]
+}
+
+func (s *slot) Len() int                      { return 1 }
+func (s *slot) Load(string) (any, bool)       { return s.conn.Load(), true }
+func (s *slot) Delete(string)                 {}
+func (s *slot) Store(string, any)             {}
+func (s *slot) Range(func(string, any) bool) {}
