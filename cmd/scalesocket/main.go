@@ -1,0 +1,97 @@
+// Command scalesocket serves a script or binary over WebSockets, one
+// process per room. See README.md, or run scalesocket --help.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/scalesocket/scalesocket-go/internal/config"
+	"github.com/scalesocket/scalesocket-go/internal/logging"
+	"github.com/scalesocket/scalesocket-go/internal/process"
+	"github.com/scalesocket/scalesocket-go/internal/server"
+)
+
+// Exit statuses.
+const (
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 2
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is the whole program: it parses args, serves until ctx is cancelled,
+// and returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, err := config.Parse(args)
+	if err == nil {
+		err = notYetSupported(cfg)
+	}
+	var usageErr *config.UsageError
+	switch {
+	case errors.Is(err, config.ErrHelp):
+		fmt.Fprint(stdout, config.Usage())
+		return exitOK
+	case errors.Is(err, config.ErrVersion):
+		fmt.Fprintln(stdout, "scalesocket "+config.Version)
+		return exitOK
+	case errors.As(err, &usageErr):
+		fmt.Fprintf(stderr, "scalesocket: %v\nTry 'scalesocket --help' for more information.\n", err)
+		return exitUsage
+	case err != nil:
+		fmt.Fprintf(stderr, "scalesocket: %v\n", err)
+		return exitUsage
+	}
+
+	log := logging.New(stderr, cfg.LogFormat, cfg.Verbosity)
+	if err := process.BecomeSubreaper(); err != nil {
+		log.Warn("cannot adopt orphaned processes; children of a room's process may linger as zombies", "err", err)
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		log.Error("cannot listen", "addr", cfg.Addr, "err", err)
+		return exitError
+	}
+	if err := server.New(cfg, log).Serve(ctx, ln); err != nil {
+		log.Error("server stopped", "err", err)
+		return exitError
+	}
+	return exitOK
+}
+
+// notYetSupported refuses the flags whose features have not landed yet, so
+// that none of them is silently ignored.
+func notYetSupported(cfg *config.Config) error {
+	var flag string
+	switch {
+	case cfg.ClientFrame != config.FrameNone || cfg.ServerFrame != config.FrameNone:
+		flag = "--frame/--clientframe/--serverframe/--json"
+	case cfg.JoinMsg != "" || cfg.LeaveMsg != "":
+		flag = "--joinmsg/--leavemsg"
+	case cfg.CacheSize > 0:
+		flag = "--cache"
+	case cfg.TCP:
+		flag = "--tcp"
+	case cfg.Metrics:
+		flag = "--metrics"
+	case cfg.API:
+		flag = "--api"
+	case cfg.StaticDir != "":
+		flag = "--staticdir"
+	default:
+		return nil
+	}
+	return &config.UsageError{Msg: flag + " is not supported yet"}
+}

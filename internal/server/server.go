@@ -1,0 +1,332 @@
+// Package server is the HTTP and WebSocket front of ScaleSocket: it routes
+// requests, admits or refuses room connections before the upgrade, and
+// runs each connection's reader and writer against its room.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/scalesocket/scalesocket-go/internal/config"
+	"github.com/scalesocket/scalesocket-go/internal/process"
+	"github.com/scalesocket/scalesocket-go/internal/room"
+	"github.com/scalesocket/scalesocket-go/internal/wsconn"
+)
+
+// Timeouts for the HTTP side (SPEC §14): a request's line and headers must
+// arrive within headerTimeout, which drops slow-loris connections.
+const (
+	headerTimeout    = 10 * time.Second
+	handshakeTimeout = 10 * time.Second
+	// drainTimeout bounds how long a client that is closed after its room
+	// ended gets to receive what was still queued for it.
+	drainTimeout = 5 * time.Second
+	// abortTimeout bounds the close of a client dropped without draining.
+	abortTimeout = time.Second
+)
+
+// Server serves rooms over WebSocket. Create it with New and run it with
+// Serve.
+type Server struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	hub     *room.Hub
+	up      *wsconn.Upgrader
+	baseEnv []string
+
+	// conns counts the running connection handlers.
+	conns sync.WaitGroup
+	// oneshotTaken is set when --oneshot has admitted its one client;
+	// oneshotDone is closed when that client is gone.
+	oneshotTaken atomic.Bool
+	oneshotOnce  sync.Once
+	oneshotDone  chan struct{}
+}
+
+// New returns a Server for cfg that logs to log.
+func New(cfg *config.Config, log *slog.Logger) *Server {
+	s := &Server{
+		cfg:         cfg,
+		log:         log,
+		up:          wsconn.NewUpgrader(wsconn.Options{MaxMessageSize: cfg.MaxMsgSize, HandshakeTimeout: handshakeTimeout}),
+		baseEnv:     passEnv(cfg.PassEnv),
+		oneshotDone: make(chan struct{}),
+	}
+	maxRooms := cfg.MaxRooms
+	if cfg.Oneshot {
+		maxRooms = 1
+	}
+	s.hub = room.NewHub(room.Options{
+		Start:       s.startBackend,
+		MaxRooms:    maxRooms,
+		Binary:      cfg.Binary,
+		Delay:       cfg.Delay,
+		SendQueue:   cfg.SendQueue,
+		SendTimeout: cfg.SendTimeout,
+		Log:         log,
+	})
+	return s
+}
+
+// Serve accepts connections on ln until ctx is cancelled (or, with
+// --oneshot, its client is gone), then shuts down in order: no new
+// connections, every client closed with 1001, every process ended.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: headerTimeout,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	s.log.Info("listening", "addr", ln.Addr().String())
+
+	var err error
+	select {
+	case <-ctx.Done():
+		s.log.Info("shutting down")
+	case <-s.oneshotDone:
+		s.log.Info("oneshot client gone, shutting down")
+	case err = <-served:
+		err = fmt.Errorf("serve HTTP: %w", err)
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), headerTimeout)
+	defer cancel()
+	if serr := hs.Shutdown(shutdownCtx); serr != nil && err == nil {
+		err = fmt.Errorf("shut down HTTP: %w", serr)
+	}
+	s.hub.Shutdown()
+	s.conns.Wait()
+	return err
+}
+
+// ServeHTTP routes a request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case isUpgrade(r):
+		s.serveRoom(w, r)
+	case r.URL.Path == "/health":
+		s.health(w, r)
+	default:
+		plainError(w, http.StatusNotFound, "not found")
+	}
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	if !allowMethods(w, r, http.MethodGet, http.MethodHead) {
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodGet {
+		_, _ = w.Write([]byte(`{"status":"ok"}`))
+	}
+}
+
+// serveRoom admits a client to its room, upgrades the connection and
+// relays messages until either side ends.
+func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
+	log := s.log.With("remote", r.RemoteAddr)
+	name, err := roomName(r.URL.EscapedPath())
+	if err != nil {
+		s.refuse(w, log, http.StatusBadRequest, err.Error(), "room", name)
+		return
+	}
+	log = log.With("room", name)
+	if !s.allowedRoom(name) {
+		s.refuse(w, log, http.StatusBadRequest, "room not allowed", "room", name)
+		return
+	}
+	if s.cfg.Oneshot && !s.oneshotTaken.CompareAndSwap(false, true) {
+		s.refuse(w, log, http.StatusServiceUnavailable, "oneshot server already has its client")
+		return
+	}
+	rm, err := s.hub.Acquire(name)
+	if err != nil {
+		s.refuse(w, log, http.StatusServiceUnavailable, err.Error())
+		s.oneshotGone()
+		return
+	}
+	conn, err := s.up.Upgrade(w, r)
+	if err != nil {
+		log.Info("upgrade failed", "err", err)
+		rm.Release()
+		s.oneshotGone()
+		return
+	}
+	s.conns.Add(1)
+	defer s.conns.Done()
+	defer s.oneshotGone()
+
+	client, err := rm.Join(room.StartRequest{Room: name, Env: processEnv(s.baseEnv, name, r)})
+	if err != nil {
+		log.Error("cannot join room", "err", err)
+		conn.Close(room.CloseInternalError, closeReason(err.Error()))
+		rm.Release()
+		return
+	}
+	log = log.With("conn", client.ID)
+	log.Info("client connected")
+	s.relay(log, conn, rm, client)
+}
+
+// relay runs the client's writer in a goroutine of its own and its reader
+// here, until the connection is gone.
+func (s *Server) relay(log *slog.Logger, conn *wsconn.Conn, rm *room.Room, client *room.Client) {
+	readerDone := make(chan struct{})
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		writeLoop(conn, client, readerDone)
+	}()
+	// A writer blocked on a peer that stopped reading must still notice
+	// when the room drops the client.
+	stopAbort := context.AfterFunc(client.Context(), func() {
+		if _, _, drain := client.CloseStatus(); drain {
+			conn.Abort(drainTimeout)
+		} else {
+			conn.Abort(abortTimeout)
+		}
+	})
+	defer stopAbort()
+
+	cause := conn.Serve(func(binary bool, data []byte) {
+		if err := rm.Input(client, data); err != nil && !errors.Is(err, room.ErrRoomEnded) {
+			log.Warn("client message not delivered to process", "err", err)
+		}
+	})
+	rm.Leave(client)
+	close(readerDone)
+	<-writerDone
+	log.Info("client disconnected", "cause", cause.Error())
+}
+
+// writeLoop sends the client's queued messages until the room is done with
+// it, then closes the connection as the room says; or it stops when the
+// reader has seen the connection go.
+func writeLoop(conn *wsconn.Conn, c *room.Client, readerDone <-chan struct{}) {
+	for {
+		select {
+		case m := <-c.Queue():
+			if err := conn.Write(m.Binary, m.Data); err != nil {
+				conn.Close(room.CloseGoingAway, "write failed")
+				return
+			}
+		case <-c.Done():
+			code, reason, drain := c.CloseStatus()
+			for drain {
+				select {
+				case m := <-c.Queue():
+					if err := conn.Write(m.Binary, m.Data); err != nil {
+						drain = false
+					}
+				default:
+					drain = false
+				}
+			}
+			conn.Close(code, closeReason(reason))
+			return
+		case <-readerDone:
+			return
+		}
+	}
+}
+
+func (s *Server) allowedRoom(name string) bool {
+	if s.cfg.Rooms == nil {
+		return true
+	}
+	for _, allowed := range s.cfg.Rooms {
+		if name == allowed {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) oneshotGone() {
+	if s.cfg.Oneshot {
+		s.oneshotOnce.Do(func() { close(s.oneshotDone) })
+	}
+}
+
+func (s *Server) refuse(w http.ResponseWriter, log *slog.Logger, status int, reason string, attrs ...any) {
+	log.Info("connection refused", append([]any{"status", status, "reason", reason}, attrs...)...)
+	plainError(w, status, reason)
+}
+
+// startBackend starts the process of a new room.
+func (s *Server) startBackend(req room.StartRequest) (room.Backend, error) {
+	return process.StartStdio(process.Spec{
+		Command: s.cfg.Command,
+		Args:    s.cfg.Args,
+		Env:     req.Env,
+		Grace:   s.cfg.Grace,
+		Log:     s.log.With("room", req.Room),
+	}, process.OutputOptions{
+		Binary:     s.cfg.Binary,
+		Delimiters: s.cfg.Delimiters,
+		MaxItem:    s.cfg.MaxMsgSize,
+	})
+}
+
+// isUpgrade reports whether r asks for a WebSocket upgrade.
+func isUpgrade(r *http.Request) bool {
+	return headerHasToken(r.Header, "Connection", "upgrade") && headerHasToken(r.Header, "Upgrade", "websocket")
+}
+
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for _, t := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// allowMethods answers 405 with an Allow header unless r uses one of
+// methods.
+func allowMethods(w http.ResponseWriter, r *http.Request, methods ...string) bool {
+	for _, m := range methods {
+		if r.Method == m {
+			return true
+		}
+	}
+	w.Header().Set("Allow", strings.Join(methods, ", "))
+	plainError(w, http.StatusMethodNotAllowed, "method not allowed")
+	return false
+}
+
+// plainError writes a short plain-text error.
+func plainError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = fmt.Fprintln(w, msg)
+}
+
+// maxCloseReason is the longest close reason a control frame can carry.
+const maxCloseReason = 123
+
+// closeReason cuts reason to fit a close frame without splitting a UTF-8
+// sequence.
+func closeReason(reason string) string {
+	if len(reason) <= maxCloseReason {
+		return reason
+	}
+	cut := maxCloseReason
+	for cut > 0 && reason[cut]&0xC0 == 0x80 {
+		cut--
+	}
+	return reason[:cut]
+}
