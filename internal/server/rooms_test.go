@@ -399,3 +399,35 @@ func TestProcessEnvironment(t *testing.T) {
 		t.Errorf("unexpected variables %v, missing %v", extra, missing)
 	}
 }
+
+func TestDelayKeepsEarlyOutput(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--delay", "1", "testdata/echo.sh")
+	c := s.dial(t, "late")
+	if _, msg := c.read(); !strings.HasPrefix(msg, "pid ") {
+		t.Fatalf("first message %q, want the process's first line", msg)
+	}
+}
+
+func TestBadClientMessagesCloseOnlyThatClient(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--maxmsgsize", "10", "cat")
+	good := s.dial(t, "room")
+	tests := []struct {
+		typ  websocket.MessageType
+		msg  []byte
+		code websocket.StatusCode
+	}{
+		{websocket.MessageText, []byte("eleven byte"), websocket.StatusMessageTooBig},
+		{websocket.MessageText, []byte{'a', 0xff}, websocket.StatusInvalidFramePayloadData},
+	}
+	for _, tc := range tests {
+		bad := s.dial(t, "room")
+		if err := bad.c.Write(t.Context(), tc.typ, tc.msg); err != nil {
+			t.Fatal(err)
+		}
+		bad.expectClose(tc.code, "")
+	}
+	good.send("ten bytes!")
+	good.expect("ten bytes!")
+}

@@ -134,6 +134,10 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 // serveRoom admits a client to its room, upgrades the connection and
 // relays messages until either side ends.
 func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
+	// Counted from the start: http.Server.Shutdown stops waiting for a
+	// connection once it is hijacked, and Serve must still wait for it.
+	s.conns.Add(1)
+	defer s.conns.Done()
 	log := s.log.With("remote", r.RemoteAddr)
 	name, err := roomName(r.URL.EscapedPath())
 	if err != nil {
@@ -162,8 +166,6 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 		s.oneshotGone()
 		return
 	}
-	s.conns.Add(1)
-	defer s.conns.Done()
 	defer s.oneshotGone()
 
 	client, err := rm.Join(room.StartRequest{Room: name, Env: processEnv(s.baseEnv, name, r)})
