@@ -38,7 +38,15 @@ type StartRequest struct {
 	Room string
 	// Env is the environment built from the first client's request.
 	Env []string
+	// Reservation is what Options.Reserve gave the room, or nil.
+	Reservation Reservation
 }
 
 // Starter starts the backend of a new room.
 type Starter func(req StartRequest) (Backend, error)
+
+// Reservation is something a room holds while it lives, such as its TCP
+// port; it is released when the room ends.
+type Reservation interface {
+	Release()
+}

@@ -29,6 +29,8 @@ type Client struct {
 	ID uint32
 
 	queue chan *Message
+	// obs is the observer of the room the client joined.
+	obs RoomObserver
 
 	// ctx is cancelled when the room is done with the client; code, reason
 	// and drain are set before.

@@ -9,6 +9,8 @@ package room
 import (
 	"errors"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,6 +41,12 @@ type Options struct {
 	// as a slow consumer (SPEC §12).
 	SendQueue   int
 	SendTimeout time.Duration
+	// Reserve, when set, is called as a new room is created, before its
+	// first client is upgraded; an error refuses that client. What it
+	// returns is handed to Start and released when the room ends.
+	Reserve func(room string) (Reservation, error)
+	// Observer receives the rooms' events; nil means none.
+	Observer Observer
 	// Log is the server's logger.
 	Log *slog.Logger
 }
@@ -58,6 +66,9 @@ type Hub struct {
 
 // NewHub returns an empty hub.
 func NewHub(opts Options) *Hub {
+	if opts.Observer == nil {
+		opts.Observer = nopObserver{}
+	}
 	return &Hub{opts: opts, log: opts.Log, rooms: make(map[string]*Room)}
 }
 
@@ -77,17 +88,55 @@ func (h *Hub) Acquire(name string) (*Room, error) {
 			return nil, ErrMaxRooms
 		}
 		r = newRoom(h, name)
+		if h.opts.Reserve != nil {
+			res, err := h.opts.Reserve(name)
+			if err != nil {
+				return nil, err
+			}
+			r.reservation = res
+		}
 		h.rooms[name] = r
 	}
 	r.refs++
 	return r, nil
 }
 
-// Rooms returns the number of live rooms.
-func (h *Hub) Rooms() int {
+// Info describes a live room for the lobby API.
+type Info struct {
+	Name        string
+	Connections int
+	// Metadata is the room's JSON metadata, or nil.
+	Metadata []byte
+}
+
+// Rooms lists the rooms whose backend runs, sorted by name.
+func (h *Hub) Rooms() []Info {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.rooms)
+	rooms := make([]*Room, 0, len(h.rooms))
+	for _, r := range h.rooms {
+		rooms = append(rooms, r)
+	}
+	h.mu.Unlock()
+	infos := make([]Info, 0, len(rooms))
+	for _, r := range rooms {
+		if info, ok := r.Info(); ok {
+			infos = append(infos, info)
+		}
+	}
+	slices.SortFunc(infos, func(a, b Info) int { return strings.Compare(a.Name, b.Name) })
+	return infos
+}
+
+// Room describes the live room called name; ok is false when there is no
+// such room or its backend does not run.
+func (h *Hub) Room(name string) (info Info, ok bool) {
+	h.mu.Lock()
+	r := h.rooms[name]
+	h.mu.Unlock()
+	if r == nil {
+		return Info{}, false
+	}
+	return r.Info()
 }
 
 // Shutdown closes every client with 1001 and ends every backend, and waits
@@ -121,10 +170,12 @@ func (h *Hub) release(r *Room) {
 // a new room.
 func (h *Hub) remove(r *Room) {
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	if h.rooms[r.name] == r {
 		delete(h.rooms, r.name)
 	}
-	h.mu.Unlock()
+	// Under h.mu, so that a new room of the same name opens after this.
+	r.observerClosed()
 }
 
 // startPump registers a running backend, unless the hub is shutting down.

@@ -22,6 +22,10 @@ type Room struct {
 	// refs counts clients between Acquire and Release/Leave; guarded by
 	// hub.mu. The room ends when it drops to zero.
 	refs int
+	// reservation is what Options.Reserve gave the room; it is released
+	// once the backend has ended, or at the end if it never started.
+	reservation Reservation
+	releaseOnce sync.Once
 
 	startOnce sync.Once
 	startErr  error
@@ -38,6 +42,10 @@ type Room struct {
 	backend Backend
 	clients map[uint32]*Client
 	closed  bool
+	// obs is set once the backend runs; nil before.
+	obs RoomObserver
+	// metadata is the room's JSON metadata for the lobby, or nil.
+	metadata []byte
 }
 
 func newRoom(h *Hub, name string) *Room {
@@ -53,6 +61,16 @@ func newRoom(h *Hub, name string) *Room {
 
 // Name returns the room's name.
 func (r *Room) Name() string { return r.name }
+
+// Info describes the room; ok is false unless its backend runs.
+func (r *Room) Info() (info Info, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.obs == nil || r.closed {
+		return Info{}, false
+	}
+	return Info{Name: r.name, Connections: len(r.clients), Metadata: r.metadata}, true
+}
 
 // Release gives back a reference taken by Acquire for a client that never
 // joined (its upgrade failed).
@@ -81,6 +99,8 @@ func (r *Room) Join(req StartRequest) (*Client, error) {
 		return nil, ErrRoomEnded
 	}
 	r.clients[c.ID] = c
+	c.obs = r.obs
+	c.obs.ClientJoined()
 	return c, nil
 }
 
@@ -90,6 +110,7 @@ func (r *Room) Leave(c *Client) {
 	r.mu.Lock()
 	delete(r.clients, c.ID)
 	r.mu.Unlock()
+	c.obs.ClientLeft()
 	r.hub.release(r)
 }
 
@@ -108,6 +129,9 @@ func (r *Room) Input(c *Client, msg []byte) error {
 		r.inBuf = append(r.inBuf, '\n')
 	}
 	err := r.backend.Write(r.inBuf)
+	if err == nil {
+		r.hub.opts.Observer.Message(DirectionIn, len(msg))
+	}
 	if cap(r.inBuf) > maxKeptInputBuffer {
 		r.inBuf = nil
 	}
@@ -119,8 +143,10 @@ func (r *Room) Input(c *Client, msg []byte) error {
 
 // start runs the backend for the first client c and attaches c.
 func (r *Room) start(req StartRequest, c *Client) error {
+	req.Reservation = r.reservation
 	b, err := r.hub.opts.Start(req)
 	if err != nil {
+		r.hub.opts.Observer.ProcessEnded(OutcomeFailedToStart)
 		r.end(CloseInternalError, err.Error(), false)
 		return err
 	}
@@ -141,7 +167,10 @@ func (r *Room) start(req StartRequest, c *Client) error {
 	r.backend = b
 	closed := r.closed
 	if !closed {
+		r.obs = r.hub.opts.Observer.RoomOpened(r.name)
 		r.clients[c.ID] = c
+		c.obs = r.obs
+		c.obs.ClientJoined()
 	}
 	r.mu.Unlock()
 	go r.pump(b)
@@ -164,10 +193,17 @@ func (r *Room) pump(b Backend) {
 			}
 			break
 		}
+		r.hub.opts.Observer.Message(DirectionOut, len(out.Data))
 		r.broadcast(&Message{Data: out.Data, Binary: out.Binary})
 	}
 	exit := b.Wait()
 	r.log.Info("process ended", "exit", exit.Reason)
+	outcome := OutcomeExited
+	if exit.Signaled {
+		outcome = OutcomeSignaled
+	}
+	r.hub.opts.Observer.ProcessEnded(outcome)
+	r.release()
 	code := CloseNormal
 	if !exit.Success {
 		code = CloseInternalError
@@ -204,6 +240,7 @@ func (r *Room) dropSlow(c *Client) {
 	r.mu.Lock()
 	delete(r.clients, c.ID)
 	r.mu.Unlock()
+	r.hub.opts.Observer.SlowConsumer()
 	r.log.Warn("closing slow consumer", "conn", c.ID, "queue", cap(c.queue), "timeout", r.hub.opts.SendTimeout)
 	c.finish(ClosePolicy, "slow consumer", false)
 }
@@ -213,19 +250,41 @@ func (r *Room) dropSlow(c *Client) {
 // its backend is stopped.
 func (r *Room) end(code int, reason string, drain bool) {
 	r.endOnce.Do(func() {
-		r.hub.remove(r)
 		r.mu.Lock()
 		r.closed = true
 		clients := r.clients
 		r.clients = map[uint32]*Client{}
 		b := r.backend
 		r.mu.Unlock()
+		r.hub.remove(r)
 		close(r.ended)
 		for _, c := range clients {
 			c.finish(code, reason, drain)
 		}
 		if b != nil {
 			b.Stop()
+		} else {
+			r.release()
 		}
 	})
+}
+
+// release gives back the room's reservation once.
+func (r *Room) release() {
+	r.releaseOnce.Do(func() {
+		if r.reservation != nil {
+			r.reservation.Release()
+		}
+	})
+}
+
+// observerClosed tells the observer the room is over; hub.mu is held.
+func (r *Room) observerClosed() {
+	r.mu.Lock()
+	obs := r.obs
+	r.obs = nil
+	r.mu.Unlock()
+	if obs != nil {
+		obs.Closed()
+	}
 }

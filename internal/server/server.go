@@ -10,13 +10,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/scalesocket/scalesocket-go/internal/config"
-	"github.com/scalesocket/scalesocket-go/internal/process"
 	"github.com/scalesocket/scalesocket-go/internal/room"
 	"github.com/scalesocket/scalesocket-go/internal/wsconn"
 )
@@ -108,29 +106,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// ServeHTTP routes a request.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch {
-	case isUpgrade(r):
-		s.serveRoom(w, r)
-	case r.URL.Path == "/health":
-		s.health(w, r)
-	default:
-		plainError(w, http.StatusNotFound, "not found")
-	}
-}
-
-func (s *Server) health(w http.ResponseWriter, r *http.Request) {
-	if !allowMethods(w, r, http.MethodGet, http.MethodHead) {
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	if r.Method == http.MethodGet {
-		_, _ = w.Write([]byte(`{"status":"ok"}`))
-	}
-}
-
 // serveRoom admits a client to its room, upgrades the connection and
 // relays messages until either side ends.
 func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
@@ -168,16 +143,33 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 	}
 	defer s.oneshotGone()
 
-	client, err := rm.Join(room.StartRequest{Room: name, Env: processEnv(s.baseEnv, name, r)})
+	client, rm, err := s.join(rm, room.StartRequest{Room: name, Env: processEnv(s.baseEnv, name, r)})
 	if err != nil {
 		log.Error("cannot join room", "err", err)
 		conn.Close(room.CloseInternalError, closeReason(err.Error()))
-		rm.Release()
 		return
 	}
 	log = log.With("conn", client.ID)
 	log.Info("client connected")
 	s.relay(log, conn, rm, client)
+}
+
+// join joins rm, or the room that replaces it when rm ended between the
+// client's admission and its upgrade. On error no reference is held.
+func (s *Server) join(rm *room.Room, req room.StartRequest) (*room.Client, *room.Room, error) {
+	for {
+		client, err := rm.Join(req)
+		if err == nil {
+			return client, rm, nil
+		}
+		rm.Release()
+		if !errors.Is(err, room.ErrRoomEnded) {
+			return nil, nil, err
+		}
+		if rm, err = s.hub.Acquire(req.Room); err != nil {
+			return nil, nil, err
+		}
+	}
 }
 
 // relay runs the client's writer in a goroutine of its own and its reader
@@ -263,58 +255,6 @@ func (s *Server) oneshotGone() {
 func (s *Server) refuse(w http.ResponseWriter, log *slog.Logger, status int, reason string, attrs ...any) {
 	log.Info("connection refused", append([]any{"status", status, "reason", reason}, attrs...)...)
 	plainError(w, status, reason)
-}
-
-// startBackend starts the process of a new room.
-func (s *Server) startBackend(req room.StartRequest) (room.Backend, error) {
-	return process.StartStdio(process.Spec{
-		Command: s.cfg.Command,
-		Args:    s.cfg.Args,
-		Env:     req.Env,
-		Grace:   s.cfg.Grace,
-		Log:     s.log.With("room", req.Room),
-	}, process.OutputOptions{
-		Binary:     s.cfg.Binary,
-		Delimiters: s.cfg.Delimiters,
-		MaxItem:    s.cfg.MaxMsgSize,
-	})
-}
-
-// isUpgrade reports whether r asks for a WebSocket upgrade.
-func isUpgrade(r *http.Request) bool {
-	return headerHasToken(r.Header, "Connection", "upgrade") && headerHasToken(r.Header, "Upgrade", "websocket")
-}
-
-func headerHasToken(h http.Header, name, token string) bool {
-	for _, v := range h.Values(name) {
-		for _, t := range strings.Split(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(t), token) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// allowMethods answers 405 with an Allow header unless r uses one of
-// methods.
-func allowMethods(w http.ResponseWriter, r *http.Request, methods ...string) bool {
-	for _, m := range methods {
-		if r.Method == m {
-			return true
-		}
-	}
-	w.Header().Set("Allow", strings.Join(methods, ", "))
-	plainError(w, http.StatusMethodNotAllowed, "method not allowed")
-	return false
-}
-
-// plainError writes a short plain-text error.
-func plainError(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_, _ = fmt.Fprintln(w, msg)
 }
 
 // maxCloseReason is the longest close reason a control frame can carry.
