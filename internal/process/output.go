@@ -28,13 +28,13 @@ type OutputOptions struct {
 
 // OutputReader cuts a process's output stream into items.
 type OutputReader struct {
-	r      io.Reader
-	opts   OutputOptions
-	split  *frame.Splitter
-	buf    []byte
-	start  int // buf[start:end] is read but not yet consumed
-	end    int
-	eof    bool
+	r     io.Reader
+	opts  OutputOptions
+	split *frame.Splitter
+	buf   []byte
+	start int // buf[start:end] is read but not yet consumed
+	end   int
+	eof   bool
 }
 
 // NewOutputReader reads items from r.

@@ -115,22 +115,26 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 	defer s.conns.Done()
 	log := s.log.With("remote", r.RemoteAddr)
 	name, err := roomName(r.URL.EscapedPath())
+	log = log.With("room", name)
 	if err != nil {
-		s.refuse(w, log, http.StatusBadRequest, err.Error(), "room", name)
+		reason := reasonRoomName
+		if errors.Is(err, errNameReserved) {
+			reason = reasonReserved
+		}
+		s.refuse(w, log, http.StatusBadRequest, reason, err.Error())
 		return
 	}
-	log = log.With("room", name)
 	if !s.allowedRoom(name) {
-		s.refuse(w, log, http.StatusBadRequest, "room not allowed", "room", name)
+		s.refuse(w, log, http.StatusBadRequest, reasonNotAllowed, "room not allowed")
 		return
 	}
 	if s.cfg.Oneshot && !s.oneshotTaken.CompareAndSwap(false, true) {
-		s.refuse(w, log, http.StatusServiceUnavailable, "oneshot server already has its client")
+		s.refuse(w, log, http.StatusServiceUnavailable, reasonOneshot, "oneshot server already has its client")
 		return
 	}
 	rm, err := s.hub.Acquire(name)
 	if err != nil {
-		s.refuse(w, log, http.StatusServiceUnavailable, err.Error())
+		s.refuse(w, log, http.StatusServiceUnavailable, acquireRefusal(err), err.Error())
 		s.oneshotGone()
 		return
 	}
@@ -252,9 +256,33 @@ func (s *Server) oneshotGone() {
 	}
 }
 
-func (s *Server) refuse(w http.ResponseWriter, log *slog.Logger, status int, reason string, attrs ...any) {
-	log.Info("connection refused", append([]any{"status", status, "reason", reason}, attrs...)...)
-	plainError(w, status, reason)
+// Reasons for refusing a connection before its upgrade, as logged and
+// counted (SPEC §14).
+const (
+	reasonRoomName     = "room_name"
+	reasonReserved     = "reserved"
+	reasonNotAllowed   = "not_allowed"
+	reasonMaxRooms     = "maxrooms"
+	reasonOneshot      = "oneshot"
+	reasonShuttingDown = "shutting_down"
+)
+
+// acquireRefusal names the reason of an error from Hub.Acquire.
+func acquireRefusal(err error) string {
+	switch {
+	case errors.Is(err, room.ErrMaxRooms):
+		return reasonMaxRooms
+	case errors.Is(err, room.ErrShuttingDown):
+		return reasonShuttingDown
+	}
+	return "other"
+}
+
+// refuse answers a connection that is not admitted with status and a short
+// message, and logs it with its reason.
+func (s *Server) refuse(w http.ResponseWriter, log *slog.Logger, status int, reason, msg string) {
+	log.Info("connection refused", "status", status, "reason", reason, "err", msg)
+	plainError(w, status, msg)
 }
 
 // maxCloseReason is the longest close reason a control frame can carry.

@@ -154,8 +154,8 @@ type slot struct {
 	conn atomic.Pointer[Conn]
 }
 
-func (s *slot) Len() int                      { return 1 }
-func (s *slot) Load(string) (any, bool)       { return s.conn.Load(), true }
-func (s *slot) Delete(string)                 {}
-func (s *slot) Store(string, any)             {}
+func (s *slot) Len() int                     { return 1 }
+func (s *slot) Load(string) (any, bool)      { return s.conn.Load(), true }
+func (s *slot) Delete(string)                {}
+func (s *slot) Store(string, any)            {}
 func (s *slot) Range(func(string, any) bool) {}
