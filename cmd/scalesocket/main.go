@@ -76,12 +76,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func notYetSupported(cfg *config.Config) error {
 	var flag string
 	switch {
-	case cfg.ClientFrame != config.FrameNone || cfg.ServerFrame != config.FrameNone:
-		flag = "--frame/--clientframe/--serverframe/--json"
-	case cfg.JoinMsg != "" || cfg.LeaveMsg != "":
-		flag = "--joinmsg/--leavemsg"
-	case cfg.CacheSize > 0:
-		flag = "--cache"
 	case cfg.TCP:
 		flag = "--tcp"
 	case cfg.Metrics:

@@ -2,6 +2,7 @@ package process
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"unicode/utf8"
@@ -18,6 +19,9 @@ const readChunk = 64 << 10
 type OutputOptions struct {
 	// Binary sends each read as it comes, as a binary item.
 	Binary bool
+	// GWSocket reads gwsocket strict-mode messages (a 12-byte header, then
+	// exactly its length of payload) instead of splitting at delimiters.
+	GWSocket bool
 	// Delimiters is the set of bytes that end an item.
 	Delimiters string
 	// MaxItem is the largest item in bytes; longer ones are dropped whole.
@@ -49,7 +53,10 @@ func NewOutputReader(r io.Reader, opts OutputOptions) *OutputReader {
 // Next returns the next item, with Data owned by the caller, or io.EOF when
 // the stream has ended and every item has been returned.
 func (o *OutputReader) Next() (frame.Output, error) {
-	if o.opts.Binary {
+	switch {
+	case o.opts.GWSocket:
+		return o.nextGW()
+	case o.opts.Binary:
 		return o.nextChunk()
 	}
 	for {
@@ -75,6 +82,32 @@ func (o *OutputReader) Next() (frame.Output, error) {
 			return frame.Output{}, io.EOF
 		}
 		o.fill(o.split.BufferSize())
+	}
+}
+
+// nextGW returns the next gwsocket message. A header that cannot be right,
+// or a stream that ends inside a message, is an error the room closes on.
+func (o *OutputReader) nextGW() (frame.Output, error) {
+	for {
+		msg, n, err := frame.ParseGW(o.buf[o.start:o.end], o.opts.MaxItem)
+		if err != nil {
+			return frame.Output{}, fmt.Errorf("gwsocket framing: %w", err)
+		}
+		if n > 0 {
+			o.start += n
+			out := textOrBinary(msg.Payload)
+			out.Binary = out.Binary || msg.Type == frame.GWBinary
+			out.To = msg.ID
+			return out, nil
+		}
+		if o.eof {
+			if left := o.end - o.start; left > 0 {
+				return frame.Output{}, fmt.Errorf("gwsocket framing: output ended inside a message, %d bytes left", left)
+			}
+			o.release()
+			return frame.Output{}, io.EOF
+		}
+		o.fill(frame.GWHeaderLen + o.opts.MaxItem)
 	}
 }
 

@@ -2,6 +2,7 @@ package room
 
 import (
 	"context"
+	"net/url"
 	"sync"
 )
 
@@ -21,16 +22,36 @@ type Message struct {
 	Binary bool
 }
 
+// ClientInfo is what a room knows of a client's request, for the join and
+// leave templates (SPEC §5).
+type ClientInfo struct {
+	RemoteAddr  string
+	QueryString string
+	Query       url.Values
+}
+
 // Client is one WebSocket connection as its room sees it: an ID and a
-// bounded queue of messages to send. The connection's writer drains Queue
-// until Done is closed, then closes the connection as CloseStatus says.
+// bounded queue of messages to send. The connection's writer takes what
+// Ready announces until Done is closed, then closes the connection as
+// CloseStatus says.
 type Client struct {
 	// ID is unique for the life of the server (SPEC §3).
-	ID uint32
-
-	queue chan *Message
+	ID   uint32
+	info ClientInfo
 	// obs is the observer of the room the client joined.
 	obs RoomObserver
+
+	// mu guards the queue. queue[head:] are the messages not yet taken;
+	// limit bounds their number (SPEC §12). The slice grows as needed and
+	// is let go when drained, so an idle client holds no buffer.
+	mu    sync.Mutex
+	queue []*Message
+	head  int
+	limit int
+	// ready has a token when messages are waiting; space has one when the
+	// writer has taken some.
+	ready chan struct{}
+	space chan struct{}
 
 	// ctx is cancelled when the room is done with the client; code, reason
 	// and drain are set before.
@@ -42,13 +63,38 @@ type Client struct {
 	drain  bool
 }
 
-func newClient(id uint32, queueLen int) *Client {
+func newClient(id uint32, info ClientInfo, limit int) *Client {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Client{ID: id, queue: make(chan *Message, queueLen), ctx: ctx, cancel: cancel}
+	return &Client{
+		ID:     id,
+		info:   info,
+		limit:  limit,
+		ready:  make(chan struct{}, 1),
+		space:  make(chan struct{}, 1),
+		ctx:    ctx,
+		cancel: cancel,
+	}
 }
 
-// Queue delivers the messages to send, in order.
-func (c *Client) Queue() <-chan *Message { return c.queue }
+// Ready has a value when messages are waiting to be taken.
+func (c *Client) Ready() <-chan struct{} { return c.ready }
+
+// Take appends every waiting message to dst, oldest first, and returns it.
+// The writer sends them in one go.
+func (c *Client) Take(dst []*Message) []*Message {
+	c.mu.Lock()
+	dst = append(dst, c.queue[c.head:]...)
+	clear(c.queue[c.head:])
+	if cap(c.queue) > 64 {
+		c.queue = nil
+	} else {
+		c.queue = c.queue[:0]
+	}
+	c.head = 0
+	c.mu.Unlock()
+	signal(c.space)
+	return dst
+}
 
 // Done is closed when the room is done with this client.
 func (c *Client) Done() <-chan struct{} { return c.ctx.Done() }
@@ -71,24 +117,52 @@ func (c *Client) finish(code int, reason string, drain bool) {
 	})
 }
 
-// offer queues m if there is room right now.
+// offer queues m if the queue has room right now.
 func (c *Client) offer(m *Message) bool {
-	select {
-	case c.queue <- m:
-		return true
-	default:
-		return false
+	c.mu.Lock()
+	ok := len(c.queue)-c.head < c.limit
+	if ok {
+		c.queue = append(c.queue, m)
 	}
+	c.mu.Unlock()
+	if ok {
+		signal(c.ready)
+	}
+	return ok
 }
 
 // offerUntil waits for room in the queue until expired is closed.
 func (c *Client) offerUntil(m *Message, expired <-chan struct{}) bool {
+	for !c.offer(m) {
+		select {
+		case <-c.space:
+		case <-c.ctx.Done():
+			return false
+		case <-expired:
+			return false
+		}
+	}
+	return true
+}
+
+// replay queues the cached messages for a client that joins, beyond the
+// limit, which grows by as many: a late joiner gets the whole cache and
+// still its full queue for live messages.
+func (c *Client) replay(ms []*Message) {
+	if len(ms) == 0 {
+		return
+	}
+	c.mu.Lock()
+	c.queue = append(c.queue, ms...)
+	c.limit += len(ms)
+	c.mu.Unlock()
+	signal(c.ready)
+}
+
+// signal leaves a token in ch unless one is there already.
+func signal(ch chan struct{}) {
 	select {
-	case c.queue <- m:
-		return true
-	case <-c.ctx.Done():
-		return false
-	case <-expired:
-		return false
+	case ch <- struct{}{}:
+	default:
 	}
 }

@@ -9,11 +9,15 @@ package room
 import (
 	"errors"
 	"log/slog"
+
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/scalesocket/scalesocket-go/internal/config"
+	"github.com/scalesocket/scalesocket-go/internal/frame"
 )
 
 // Errors that callers branch on.
@@ -34,6 +38,22 @@ type Options struct {
 	MaxRooms int
 	// Binary: client messages are written without a trailing newline.
 	Binary bool
+	// ClientFrame and ServerFrame are the framing of each direction.
+	ClientFrame config.Framing
+	ServerFrame config.Framing
+	// JoinMsg and LeaveMsg are written to the backend when a client joins
+	// and leaves; nil for none.
+	JoinMsg  *frame.Template
+	LeaveMsg *frame.Template
+	// CacheSize is how many messages each room keeps for clients that
+	// join; 0 for none. CacheTagged keeps only "_cache": true messages;
+	// CachePersist keeps a room's cache after the room ends.
+	CacheSize    int
+	CacheTagged  bool
+	CachePersist bool
+	// Grace is how long a leave message may wait for a process that does
+	// not read, when the room is about to end.
+	Grace time.Duration
 	// Delay is waited after a backend starts, before it is attached.
 	Delay time.Duration
 	// SendQueue is each client's queue length in messages, and SendTimeout
@@ -60,6 +80,8 @@ type Hub struct {
 	mu      sync.Mutex
 	rooms   map[string]*Room
 	closing bool
+	// caches holds the caches of ended rooms with --cachepersist.
+	caches map[string]*cache
 	// pumps counts the rooms whose backend runs; Shutdown waits for them.
 	pumps sync.WaitGroup
 }
@@ -87,7 +109,7 @@ func (h *Hub) Acquire(name string) (*Room, error) {
 		if h.opts.MaxRooms > 0 && len(h.rooms) >= h.opts.MaxRooms {
 			return nil, ErrMaxRooms
 		}
-		r = newRoom(h, name)
+		r = newRoom(h, name, h.takeCache(name))
 		if h.opts.Reserve != nil {
 			res, err := h.opts.Reserve(name)
 			if err != nil {
@@ -167,12 +189,18 @@ func (h *Hub) release(r *Room) {
 }
 
 // remove takes r out of the map so that the next client of its name starts
-// a new room.
-func (h *Hub) remove(r *Room) {
+// a new room, which inherits kept, r's cache, with --cachepersist.
+func (h *Hub) remove(r *Room, kept *cache) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.rooms[r.name] == r {
 		delete(h.rooms, r.name)
+	}
+	if kept != nil && len(kept.ring) > 0 && h.opts.CachePersist {
+		if h.caches == nil {
+			h.caches = make(map[string]*cache)
+		}
+		h.caches[r.name] = kept
 	}
 	// Under h.mu, so that a new room of the same name opens after this.
 	r.observerClosed()
@@ -190,3 +218,23 @@ func (h *Hub) startPump() bool {
 }
 
 func (h *Hub) nextID() uint32 { return h.lastID.Add(1) }
+
+// lastRef reports whether r has just one reference left.
+func (h *Hub) lastRef(r *Room) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return r.refs == 1
+}
+
+// takeCache returns the cache for a new room called name: the one kept
+// from its previous life, or a new one. h.mu is held.
+func (h *Hub) takeCache(name string) *cache {
+	if h.opts.CacheSize == 0 {
+		return nil
+	}
+	if c := h.caches[name]; c != nil {
+		delete(h.caches, name)
+		return c
+	}
+	return newCache(h.opts.CacheSize)
+}

@@ -1,18 +1,10 @@
 package room
 
 import (
-	"context"
-	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"sync"
 	"time"
 )
-
-// maxKeptInputBuffer is the largest input buffer a room keeps between
-// messages; a larger one, grown for one big message, is let go.
-const maxKeptInputBuffer = 64 << 10
 
 // Room is one shared backend and the clients attached to it.
 type Room struct {
@@ -46,9 +38,13 @@ type Room struct {
 	obs RoomObserver
 	// metadata is the room's JSON metadata for the lobby, or nil.
 	metadata []byte
+	// cache keeps the last messages for clients that join (SPEC §8).
+	cache *cache
+	// toBuf is reused by the pump to parse _to lists without allocating.
+	toBuf []uint32
 }
 
-func newRoom(h *Hub, name string) *Room {
+func newRoom(h *Hub, name string, c *cache) *Room {
 	return &Room{
 		hub:      h,
 		name:     name,
@@ -56,6 +52,7 @@ func newRoom(h *Hub, name string) *Room {
 		inputSem: make(chan struct{}, 1),
 		ended:    make(chan struct{}),
 		clients:  make(map[uint32]*Client),
+		cache:    c,
 	}
 }
 
@@ -78,10 +75,12 @@ func (r *Room) Release() { r.hub.release(r) }
 
 // Join attaches a new client to the room. The first client starts the
 // backend with req and is attached before any output is read, so it misses
-// none; clients that arrive meanwhile wait for the start. On error the
-// reference taken by Acquire must still be given back with Release.
-func (r *Room) Join(req StartRequest) (*Client, error) {
-	c := newClient(r.hub.nextID(), r.hub.opts.SendQueue)
+// none; clients that arrive meanwhile wait for the start. The join message
+// reaches the backend before Join returns, so before any message of the
+// client. On error the reference taken by Acquire must still be given back
+// with Release.
+func (r *Room) Join(req StartRequest, info ClientInfo) (*Client, error) {
+	c := newClient(r.hub.nextID(), info, r.hub.opts.SendQueue)
 	starter := false
 	r.startOnce.Do(func() {
 		starter = true
@@ -90,55 +89,41 @@ func (r *Room) Join(req StartRequest) (*Client, error) {
 	if r.startErr != nil {
 		return nil, r.startErr
 	}
-	if starter {
-		return c, nil
+	if !starter {
+		if err := r.attach(c); err != nil {
+			return nil, err
+		}
 	}
+	r.writeTemplate(c, r.hub.opts.JoinMsg)
+	return c, nil
+}
+
+// attach adds c to the clients, first replaying the cache to it, under one
+// lock with the pump's delivery so that c gets no gap and no duplicate.
+func (r *Room) attach(c *Client) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.closed {
-		return nil, ErrRoomEnded
+	if r.closed || r.obs == nil {
+		return ErrRoomEnded
+	}
+	if r.cache != nil {
+		c.replay(r.cache.all())
 	}
 	r.clients[c.ID] = c
 	c.obs = r.obs
 	c.obs.ClientJoined()
-	return c, nil
+	return nil
 }
 
-// Leave detaches c, which has stopped reading and writing, and drops its
-// reference.
+// Leave detaches c, which has stopped reading and writing, writes its
+// leave message, and drops its reference.
 func (r *Room) Leave(c *Client) {
 	r.mu.Lock()
 	delete(r.clients, c.ID)
 	r.mu.Unlock()
 	c.obs.ClientLeft()
+	r.leaveMessage(c)
 	r.hub.release(r)
-}
-
-// Input writes one client message to the backend. It blocks while the
-// backend does not read, which holds back the client's reader: that is the
-// backpressure of SPEC §12.
-func (r *Room) Input(c *Client, msg []byte) error {
-	select {
-	case r.inputSem <- struct{}{}:
-	case <-r.ended:
-		return ErrRoomEnded
-	}
-	defer func() { <-r.inputSem }()
-	r.inBuf = append(r.inBuf[:0], msg...)
-	if !r.hub.opts.Binary {
-		r.inBuf = append(r.inBuf, '\n')
-	}
-	err := r.backend.Write(r.inBuf)
-	if err == nil {
-		r.hub.opts.Observer.Message(DirectionIn, len(msg))
-	}
-	if cap(r.inBuf) > maxKeptInputBuffer {
-		r.inBuf = nil
-	}
-	if err != nil {
-		return fmt.Errorf("write message of client %d to room %q: %w", c.ID, r.name, err)
-	}
-	return nil
 }
 
 // start runs the backend for the first client c and attaches c.
@@ -165,84 +150,17 @@ func (r *Room) start(req StartRequest, c *Client) error {
 	}
 	r.mu.Lock()
 	r.backend = b
-	closed := r.closed
-	if !closed {
+	if !r.closed {
 		r.obs = r.hub.opts.Observer.RoomOpened(r.name)
-		r.clients[c.ID] = c
-		c.obs = r.obs
-		c.obs.ClientJoined()
 	}
 	r.mu.Unlock()
+	// Attached before the pump reads anything, so c misses no output.
+	err = r.attach(c)
 	go r.pump(b)
-	if closed {
+	if err != nil {
 		b.Stop()
-		return ErrRoomEnded
 	}
-	return nil
-}
-
-// pump moves the backend's output to the clients until it ends, then closes
-// them as the exit says (SPEC §3).
-func (r *Room) pump(b Backend) {
-	defer r.hub.pumps.Done()
-	for {
-		out, err := b.Next()
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				r.log.Error("read process output", "err", err)
-			}
-			break
-		}
-		r.hub.opts.Observer.Message(DirectionOut, len(out.Data))
-		r.broadcast(&Message{Data: out.Data, Binary: out.Binary})
-	}
-	exit := b.Wait()
-	r.log.Info("process ended", "exit", exit.Reason)
-	outcome := OutcomeExited
-	if exit.Signaled {
-		outcome = OutcomeSignaled
-	}
-	r.hub.opts.Observer.ProcessEnded(outcome)
-	r.release()
-	code := CloseNormal
-	if !exit.Success {
-		code = CloseInternalError
-	}
-	r.end(code, exit.Reason, true)
-}
-
-// broadcast queues m for every client. A client whose queue is full gets up
-// to SendTimeout to make room, during which the room reads no more output;
-// after that it is closed as a slow consumer, so no client ever misses a
-// message and then receives later ones.
-func (r *Room) broadcast(m *Message) {
-	var full []*Client
-	r.mu.Lock()
-	for _, c := range r.clients {
-		if !c.offer(m) {
-			full = append(full, c)
-		}
-	}
-	r.mu.Unlock()
-	if len(full) == 0 {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), r.hub.opts.SendTimeout)
-	defer cancel()
-	for _, c := range full {
-		if !c.offerUntil(m, ctx.Done()) {
-			r.dropSlow(c)
-		}
-	}
-}
-
-func (r *Room) dropSlow(c *Client) {
-	r.mu.Lock()
-	delete(r.clients, c.ID)
-	r.mu.Unlock()
-	r.hub.opts.Observer.SlowConsumer()
-	r.log.Warn("closing slow consumer", "conn", c.ID, "queue", cap(c.queue), "timeout", r.hub.opts.SendTimeout)
-	c.finish(ClosePolicy, "slow consumer", false)
+	return err
 }
 
 // end closes the room once: it leaves the hub, its clients are closed with
@@ -255,8 +173,12 @@ func (r *Room) end(code int, reason string, drain bool) {
 		clients := r.clients
 		r.clients = map[uint32]*Client{}
 		b := r.backend
+		// Output still read while the process ends is not cached: the
+		// cache may live on in the next room of this name.
+		kept := r.cache
+		r.cache = nil
 		r.mu.Unlock()
-		r.hub.remove(r)
+		r.hub.remove(r, kept)
 		close(r.ended)
 		for _, c := range clients {
 			c.finish(code, reason, drain)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"github.com/scalesocket/scalesocket-go/internal/config"
 	"github.com/scalesocket/scalesocket-go/internal/process"
 	"github.com/scalesocket/scalesocket-go/internal/room"
 )
@@ -15,6 +16,7 @@ func (s *Server) startBackend(req room.StartRequest) (room.Backend, error) {
 		Log:     s.log.With("room", req.Room),
 	}, process.OutputOptions{
 		Binary:     s.cfg.Binary,
+		GWSocket:   s.cfg.ServerFrame == config.FrameGWSocket,
 		Delimiters: s.cfg.Delimiters,
 		MaxItem:    s.cfg.MaxMsgSize,
 	})

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/scalesocket/scalesocket-go/internal/config"
+	"github.com/scalesocket/scalesocket-go/internal/frame"
 	"github.com/scalesocket/scalesocket-go/internal/room"
 	"github.com/scalesocket/scalesocket-go/internal/wsconn"
 )
@@ -63,15 +64,31 @@ func New(cfg *config.Config, log *slog.Logger) *Server {
 		maxRooms = 1
 	}
 	s.hub = room.NewHub(room.Options{
-		Start:       s.startBackend,
-		MaxRooms:    maxRooms,
-		Binary:      cfg.Binary,
-		Delay:       cfg.Delay,
-		SendQueue:   cfg.SendQueue,
-		SendTimeout: cfg.SendTimeout,
-		Log:         log,
+		Start:        s.startBackend,
+		MaxRooms:     maxRooms,
+		Binary:       cfg.Binary,
+		Delay:        cfg.Delay,
+		SendQueue:    cfg.SendQueue,
+		SendTimeout:  cfg.SendTimeout,
+		ClientFrame:  cfg.ClientFrame,
+		ServerFrame:  cfg.ServerFrame,
+		JoinMsg:      template(cfg.JoinMsg),
+		LeaveMsg:     template(cfg.LeaveMsg),
+		CacheSize:    cfg.CacheSize,
+		CacheTagged:  cfg.CacheKind == config.CacheTagged,
+		CachePersist: cfg.CachePersist,
+		Grace:        cfg.Grace,
+		Log:          log,
 	})
 	return s
+}
+
+// template compiles a join or leave template; none when s is empty.
+func template(s string) *frame.Template {
+	if s == "" {
+		return nil
+	}
+	return frame.CompileTemplate(s)
 }
 
 // Serve accepts connections on ln until ctx is cancelled (or, with
@@ -147,7 +164,8 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 	}
 	defer s.oneshotGone()
 
-	client, rm, err := s.join(rm, room.StartRequest{Room: name, Env: processEnv(s.baseEnv, name, r)})
+	info := room.ClientInfo{RemoteAddr: r.RemoteAddr, QueryString: r.URL.RawQuery, Query: r.URL.Query()}
+	client, rm, err := s.join(rm, room.StartRequest{Room: name, Env: processEnv(s.baseEnv, name, r)}, info)
 	if err != nil {
 		log.Error("cannot join room", "err", err)
 		conn.Close(room.CloseInternalError, closeReason(err.Error()))
@@ -160,9 +178,9 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 
 // join joins rm, or the room that replaces it when rm ended between the
 // client's admission and its upgrade. On error no reference is held.
-func (s *Server) join(rm *room.Room, req room.StartRequest) (*room.Client, *room.Room, error) {
+func (s *Server) join(rm *room.Room, req room.StartRequest, info room.ClientInfo) (*room.Client, *room.Room, error) {
 	for {
-		client, err := rm.Join(req)
+		client, err := rm.Join(req, info)
 		if err == nil {
 			return client, rm, nil
 		}
@@ -172,68 +190,6 @@ func (s *Server) join(rm *room.Room, req room.StartRequest) (*room.Client, *room
 		}
 		if rm, err = s.hub.Acquire(req.Room); err != nil {
 			return nil, nil, err
-		}
-	}
-}
-
-// relay runs the client's writer in a goroutine of its own and its reader
-// here, until the connection is gone.
-func (s *Server) relay(log *slog.Logger, conn *wsconn.Conn, rm *room.Room, client *room.Client) {
-	readerDone := make(chan struct{})
-	writerDone := make(chan struct{})
-	go func() {
-		defer close(writerDone)
-		writeLoop(conn, client, readerDone)
-	}()
-	// A writer blocked on a peer that stopped reading must still notice
-	// when the room drops the client.
-	stopAbort := context.AfterFunc(client.Context(), func() {
-		if _, _, drain := client.CloseStatus(); drain {
-			conn.Abort(drainTimeout)
-		} else {
-			conn.Abort(abortTimeout)
-		}
-	})
-	defer stopAbort()
-
-	cause := conn.Serve(func(binary bool, data []byte) {
-		if err := rm.Input(client, data); err != nil && !errors.Is(err, room.ErrRoomEnded) {
-			log.Warn("client message not delivered to process", "err", err)
-		}
-	})
-	rm.Leave(client)
-	close(readerDone)
-	<-writerDone
-	log.Info("client disconnected", "cause", cause.Error())
-}
-
-// writeLoop sends the client's queued messages until the room is done with
-// it, then closes the connection as the room says; or it stops when the
-// reader has seen the connection go.
-func writeLoop(conn *wsconn.Conn, c *room.Client, readerDone <-chan struct{}) {
-	for {
-		select {
-		case m := <-c.Queue():
-			if err := conn.Write(m.Binary, m.Data); err != nil {
-				conn.Close(room.CloseGoingAway, "write failed")
-				return
-			}
-		case <-c.Done():
-			code, reason, drain := c.CloseStatus()
-			for drain {
-				select {
-				case m := <-c.Queue():
-					if err := conn.Write(m.Binary, m.Data); err != nil {
-						drain = false
-					}
-				default:
-					drain = false
-				}
-			}
-			conn.Close(code, closeReason(reason))
-			return
-		case <-readerDone:
-			return
 		}
 	}
 }

@@ -1,0 +1,148 @@
+package room
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/scalesocket/scalesocket-go/internal/config"
+	"github.com/scalesocket/scalesocket-go/internal/frame"
+)
+
+// DropBadTo is the reason for a process message whose "_to" names no
+// client ID (a string, a float, zero, ...): it is delivered to nobody.
+const DropBadTo = "bad_to"
+
+// pump moves the backend's output to the clients until it ends, then closes
+// them as the exit says (SPEC §3). An output stream the backend's framing
+// cannot parse is a protocol error: the process is stopped and the room
+// closed with 1011 and the error.
+func (r *Room) pump(b Backend) {
+	defer r.hub.pumps.Done()
+	var protocolErr error
+	for {
+		out, err := b.Next()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				protocolErr = err
+				r.log.Error("bad process output, closing the room", "err", err)
+				b.Stop()
+			}
+			break
+		}
+		r.route(out)
+	}
+	exit := b.Wait()
+	r.log.Info("process ended", "exit", exit.Reason)
+	outcome := OutcomeExited
+	if exit.Signaled {
+		outcome = OutcomeSignaled
+	}
+	r.hub.opts.Observer.ProcessEnded(outcome)
+	r.release()
+	code, reason := CloseNormal, exit.Reason
+	switch {
+	case protocolErr != nil:
+		code, reason = CloseInternalError, protocolErr.Error()
+	case !exit.Success:
+		code = CloseInternalError
+	}
+	r.end(code, reason, true)
+}
+
+// route delivers one output item as the server direction's framing says
+// (SPEC §4): to every client, to the clients it addresses, or, for
+// "_meta", to nobody but the room's metadata.
+func (r *Room) route(out frame.Output) {
+	r.hub.opts.Observer.Message(DirectionOut, len(out.Data))
+	m := &Message{Data: out.Data, Binary: out.Binary}
+	switch r.hub.opts.ServerFrame {
+	case config.FrameGWSocket:
+		if out.To != 0 {
+			r.toBuf = append(r.toBuf[:0], out.To)
+			r.toIDs(m, r.toBuf)
+			return
+		}
+		r.broadcast(m, !r.hub.opts.CacheTagged)
+	case config.FrameJSON:
+		route := frame.ParseServerLine(r.toBuf, out.Data)
+		r.toBuf = route.To[:0]
+		if route.BadTo {
+			r.hub.opts.Observer.MessageDropped(DropBadTo)
+			r.log.Debug("process message with a bad _to", "line", string(out.Data))
+		}
+		switch {
+		case route.Meta != nil:
+			r.mu.Lock()
+			r.metadata = route.Meta
+			r.mu.Unlock()
+		case route.Broadcast:
+			r.broadcast(m, !r.hub.opts.CacheTagged || route.Cache)
+		default:
+			r.toIDs(m, route.To)
+		}
+	default:
+		// Without framing the line is delivered as is, but a tagged cache
+		// still honours "_cache": true.
+		tagged := r.hub.opts.CacheTagged && r.cache != nil && frame.ParseServerLine(r.toBuf, out.Data).Cache
+		r.broadcast(m, !r.hub.opts.CacheTagged || tagged)
+	}
+}
+
+// broadcast queues m for every client, and keeps it in the cache when
+// cacheIt is set, under the same lock as a join's replay, so that a client
+// gets each message exactly once: from the cache or live.
+func (r *Room) broadcast(m *Message, cacheIt bool) {
+	var full []*Client
+	r.mu.Lock()
+	if r.cache != nil && cacheIt {
+		r.cache.add(m)
+	}
+	for _, c := range r.clients {
+		if !c.offer(m) {
+			full = append(full, c)
+		}
+	}
+	r.mu.Unlock()
+	r.waitForFull(m, full)
+}
+
+// toIDs queues m for the listed clients that are in the room; a _to of a
+// client elsewhere reaches nobody. Addressed messages are never cached.
+func (r *Room) toIDs(m *Message, ids []uint32) {
+	var full []*Client
+	r.mu.Lock()
+	for _, id := range ids {
+		if c := r.clients[id]; c != nil && !c.offer(m) {
+			full = append(full, c)
+		}
+	}
+	r.mu.Unlock()
+	r.waitForFull(m, full)
+}
+
+// waitForFull gives the clients whose queue was full up to SendTimeout to
+// make room, during which the room reads no more output; a client still
+// full after that is closed as a slow consumer, so no client ever misses a
+// message and then receives later ones (SPEC §12).
+func (r *Room) waitForFull(m *Message, full []*Client) {
+	if len(full) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), r.hub.opts.SendTimeout)
+	defer cancel()
+	for _, c := range full {
+		if !c.offerUntil(m, ctx.Done()) {
+			r.dropSlow(c)
+		}
+	}
+}
+
+func (r *Room) dropSlow(c *Client) {
+	r.mu.Lock()
+	delete(r.clients, c.ID)
+	r.mu.Unlock()
+	r.hub.opts.Observer.SlowConsumer()
+	r.log.Warn("closing slow consumer", "conn", c.ID, "queue", r.hub.opts.SendQueue, "timeout", r.hub.opts.SendTimeout)
+	c.finish(ClosePolicy, "slow consumer", false)
+}

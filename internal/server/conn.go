@@ -1,0 +1,80 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/scalesocket/scalesocket-go/internal/room"
+	"github.com/scalesocket/scalesocket-go/internal/wsconn"
+)
+
+// relay runs the client's writer in a goroutine of its own and its reader
+// here, until the connection is gone. The reader hands each message to the
+// room and waits while the process does not read, so a slow process slows
+// its senders down rather than filling memory.
+func (s *Server) relay(log *slog.Logger, conn *wsconn.Conn, rm *room.Room, client *room.Client) {
+	readerDone := make(chan struct{})
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		writeLoop(conn, client, readerDone)
+	}()
+	// A writer blocked on a peer that stopped reading must still notice
+	// when the room drops the client.
+	stopAbort := context.AfterFunc(client.Context(), func() {
+		if _, _, drain := client.CloseStatus(); drain {
+			conn.Abort(drainTimeout)
+		} else {
+			conn.Abort(abortTimeout)
+		}
+	})
+	defer stopAbort()
+
+	cause := conn.Serve(func(binary bool, data []byte) {
+		if err := rm.Input(client, binary, data); err != nil && !errors.Is(err, room.ErrRoomEnded) {
+			log.Warn("client message not delivered to process", "err", err)
+		}
+	})
+	rm.Leave(client)
+	close(readerDone)
+	<-writerDone
+	log.Info("client disconnected", "cause", cause.Error())
+}
+
+// writeLoop sends the client's queued messages until the room is done with
+// it, then closes the connection as the room says; or it stops when the
+// reader has seen the connection go.
+func writeLoop(conn *wsconn.Conn, c *room.Client, readerDone <-chan struct{}) {
+	var batch []*room.Message
+	for {
+		select {
+		case <-c.Ready():
+			batch = c.Take(batch[:0])
+			if err := writeAll(conn, batch); err != nil {
+				conn.Close(room.CloseGoingAway, "write failed")
+				return
+			}
+		case <-c.Done():
+			code, reason, drain := c.CloseStatus()
+			if drain {
+				_ = writeAll(conn, c.Take(batch[:0]))
+			}
+			conn.Close(code, closeReason(reason))
+			return
+		case <-readerDone:
+			return
+		}
+	}
+}
+
+// writeAll sends batch in order and lets go of the messages.
+func writeAll(conn *wsconn.Conn, batch []*room.Message) error {
+	defer clear(batch)
+	for _, m := range batch {
+		if err := conn.Write(m.Binary, m.Data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
