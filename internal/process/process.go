@@ -1,7 +1,7 @@
 // Package process runs a room's wrapped command: it starts it in its own
-// process group with a clean environment, relays its stdin and stdout, logs
-// its stderr, and ends it with SIGTERM then SIGKILL so that no child of it
-// outlives its room.
+// process group with a clean environment, relays its stdin and stdout (or a
+// TCP connection to it), logs its stderr, and ends it with SIGTERM then
+// SIGKILL so that no child of it outlives its room.
 package process
 
 import (
@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/scalesocket/scalesocket-go/internal/room"
 )
 
 // drainTimeout bounds how long output is still read after the process and
@@ -34,6 +36,9 @@ type Spec struct {
 	Grace time.Duration
 	// Log receives the process's stderr and its lifecycle events.
 	Log *slog.Logger
+	// LogStdout sends stdout to Log as well, line by line, instead of
+	// relaying it: in TCP mode the messages travel over the connection.
+	LogStdout bool
 }
 
 // Exit describes how a process ended.
@@ -55,6 +60,11 @@ func (e Exit) String() string {
 	return fmt.Sprintf("process exited with status %d", e.Code)
 }
 
+// roomExit is e as a room backend reports it.
+func (e Exit) roomExit() room.Exit {
+	return room.Exit{Success: e.Success(), Signaled: e.Code < 0, Reason: e.String()}
+}
+
 // Process is a running command. Write and CloseInput may be called from any
 // goroutine but not concurrently with each other; Read from one goroutine.
 type Process struct {
@@ -63,15 +73,17 @@ type Process struct {
 	grace  time.Duration
 	log    *slog.Logger
 	stdin  *os.File
-	stdout *os.File
+	stdout *os.File // nil when stdout is logged rather than relayed
 
 	stopOnce sync.Once
 	// exited is closed once the process and its group are gone and exit is
 	// set.
 	exited chan struct{}
 	exit   Exit
-	// stderrDone is closed when the stderr logger has read to the end.
-	stderrDone chan struct{}
+	// logged are the streams that go to the log; logging is done when
+	// their loggers have read them to the end.
+	logged  []*os.File
+	logging sync.WaitGroup
 }
 
 // Start starts the command in a new process group. The returned error says
@@ -119,17 +131,20 @@ func Start(spec Spec) (p *Process, err error) {
 	closers = nil
 
 	p = &Process{
-		cmd:        cmd,
-		pid:        cmd.Process.Pid,
-		grace:      spec.Grace,
-		log:        spec.Log.With("pid", cmd.Process.Pid),
-		stdin:      stdinW,
-		stdout:     stdoutR,
-		exited:     make(chan struct{}),
-		stderrDone: make(chan struct{}),
+		cmd:    cmd,
+		pid:    cmd.Process.Pid,
+		grace:  spec.Grace,
+		log:    spec.Log.With("pid", cmd.Process.Pid),
+		stdin:  stdinW,
+		exited: make(chan struct{}),
 	}
-	go p.logStderr(stderrR)
-	go p.wait(stderrR)
+	if spec.LogStdout {
+		p.logStream("stdout", stdoutR)
+	} else {
+		p.stdout = stdoutR
+	}
+	p.logStream("stderr", stderrR)
+	go p.wait()
 	return p, nil
 }
 
@@ -153,8 +168,12 @@ func (p *Process) CloseInput() error {
 }
 
 // Read reads the process's stdout. It returns io.EOF once the process has
-// exited and what it wrote has been read.
+// exited and what it wrote has been read, and at once when stdout is
+// logged.
 func (p *Process) Read(b []byte) (int, error) {
+	if p.stdout == nil {
+		return 0, io.EOF
+	}
 	n, err := p.stdout.Read(b)
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		err = io.EOF
@@ -200,7 +219,7 @@ func (p *Process) signalGroup(sig syscall.Signal) {
 
 // wait reaps the process, then makes sure nothing of its group is left and
 // that readers of its output see the end.
-func (p *Process) wait(stderr *os.File) {
+func (p *Process) wait() {
 	err := p.cmd.Wait()
 	var exitErr *exec.ExitError
 	switch {
@@ -224,33 +243,48 @@ func (p *Process) wait(stderr *os.File) {
 	// Whatever is in the pipes can still be read; only a descendant that
 	// escaped the group could hold them open beyond this.
 	deadline := time.Now().Add(drainTimeout)
-	p.stdout.SetReadDeadline(deadline)
-	stderr.SetReadDeadline(deadline)
-	<-p.stderrDone
+	if p.stdout != nil {
+		p.stdout.SetReadDeadline(deadline)
+	}
+	for _, f := range p.logged {
+		f.SetReadDeadline(deadline)
+	}
+	p.logging.Wait()
 	p.log.Debug("process ended", "exit", p.exit.String())
 	close(p.exited)
 }
 
 // CloseOutput releases the stdout pipe once the reader is done with it.
-func (p *Process) CloseOutput() error { return p.stdout.Close() }
-
-// maxStderrLine bounds one logged stderr line; longer lines are cut into
-// several log records rather than buffered without limit.
-const maxStderrLine = 4096
-
-func (p *Process) logStderr(stderr *os.File) {
-	defer close(p.stderrDone)
-	defer stderr.Close()
-	r := bufio.NewReaderSize(stderr, maxStderrLine)
-	for {
-		line, err := r.ReadSlice('\n')
-		if len(line) > 0 {
-			p.log.Info("stderr", "line", string(trimEOL(line)))
-		}
-		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
-			return
-		}
+func (p *Process) CloseOutput() error {
+	if p.stdout == nil {
+		return nil
 	}
+	return p.stdout.Close()
+}
+
+// maxLogLine bounds one logged line of output; longer lines are cut into
+// several log records rather than buffered without limit.
+const maxLogLine = 4096
+
+// logStream logs what the process writes to f, line by line, under the
+// message stream ("stderr" or "stdout"), until f ends.
+func (p *Process) logStream(stream string, f *os.File) {
+	p.logged = append(p.logged, f)
+	p.logging.Add(1)
+	go func() {
+		defer p.logging.Done()
+		defer f.Close()
+		r := bufio.NewReaderSize(f, maxLogLine)
+		for {
+			line, err := r.ReadSlice('\n')
+			if len(line) > 0 {
+				p.log.Info(stream, "line", string(trimEOL(line)))
+			}
+			if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+				return
+			}
+		}
+	}()
 }
 
 func trimEOL(b []byte) []byte {

@@ -42,6 +42,5 @@ func (s *Stdio) Stop() { s.proc.Stop() }
 
 // Wait waits for the process to end.
 func (s *Stdio) Wait() room.Exit {
-	e := s.proc.Wait()
-	return room.Exit{Success: e.Success(), Signaled: e.Code < 0, Reason: e.String()}
+	return s.proc.Wait().roomExit()
 }

@@ -40,6 +40,9 @@ type StartRequest struct {
 	Env []string
 	// Reservation is what Options.Reserve gave the room, or nil.
 	Reservation Reservation
+	// Ended is closed if the room ends while its backend starts (the server
+	// shuts down); a start that waits, such as a TCP connect, gives up then.
+	Ended <-chan struct{}
 }
 
 // Starter starts the backend of a new room.
