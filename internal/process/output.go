@@ -28,7 +28,13 @@ type OutputOptions struct {
 	MaxItem int
 	// Log receives a line for every dropped item.
 	Log *slog.Logger
+	// OnDrop, when set, is called with DropTooLarge for every dropped
+	// item, so that drops are counted and not only logged.
+	OnDrop func(reason string)
 }
+
+// DropTooLarge is the reason an output item over MaxItem is dropped.
+const DropTooLarge = "too_large"
 
 // OutputReader cuts a process's output stream into items.
 type OutputReader struct {
@@ -152,6 +158,9 @@ func (o *OutputReader) release() { o.buf, o.start, o.end = nil, 0, 0 }
 
 func (o *OutputReader) dropped() {
 	o.opts.Log.Warn("dropped process output item over the size limit", "limit", o.opts.MaxItem)
+	if o.opts.OnDrop != nil {
+		o.opts.OnDrop(DropTooLarge)
+	}
 }
 
 // textOrBinary copies item out of the read buffer. Text frames must be

@@ -3,16 +3,36 @@ package server
 import (
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
+
+	"github.com/scalesocket/scalesocket-go/internal/metrics"
 )
 
-// ServeHTTP routes a request.
+// extras are the optional HTTP endpoints of SPEC §9, each nil while its
+// flag is off.
+type extras struct {
+	// metrics serves /metrics with --metrics and observes the rooms.
+	metrics *metrics.Metrics
+	// static is --staticdir, opened by Serve.
+	static *os.Root
+}
+
+// ServeHTTP routes a request. Upgrades go to rooms whatever their path (the
+// reserved names keep rooms off the paths below); plain requests go to
+// health, metrics and the lobby API, then to static files.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch {
+	switch p := r.URL.Path; {
 	case isUpgrade(r):
 		s.serveRoom(w, r)
-	case r.URL.Path == "/health":
+	case p == "/health":
 		s.health(w, r)
+	case p == "/metrics" && s.ext.metrics != nil:
+		s.serveMetrics(w, r)
+	case (p == "/api" || strings.HasPrefix(p, "/api/")) && s.cfg.API:
+		s.serveAPI(w, r)
+	case s.ext.static != nil:
+		s.serveStatic(w, r)
 	default:
 		plainError(w, http.StatusNotFound, "not found")
 	}
