@@ -36,9 +36,6 @@ func main() {
 // and returns the exit status.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg, err := config.Parse(args)
-	if err == nil {
-		err = notYetSupported(cfg)
-	}
 	var usageErr *config.UsageError
 	switch {
 	case errors.Is(err, config.ErrHelp):
@@ -64,28 +61,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		log.Error("cannot listen", "addr", cfg.Addr, "err", err)
 		return exitError
 	}
-	if err := server.New(cfg, log).Serve(ctx, ln); err != nil {
+	srv := server.New(cfg, log)
+	// SIGHUP re-reads the TLS certificate, for as long as the server runs.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	served := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-hup:
+				srv.ReloadCertificate()
+			case <-served:
+				return
+			}
+		}
+	}()
+	err = srv.Serve(ctx, ln)
+	signal.Stop(hup)
+	close(served)
+	if err != nil {
 		log.Error("server stopped", "err", err)
 		return exitError
 	}
 	return exitOK
-}
-
-// notYetSupported refuses the flags whose features have not landed yet, so
-// that none of them is silently ignored.
-func notYetSupported(cfg *config.Config) error {
-	var flag string
-	switch {
-	case cfg.TCP:
-		flag = "--tcp"
-	case cfg.Metrics:
-		flag = "--metrics"
-	case cfg.API:
-		flag = "--api"
-	case cfg.StaticDir != "":
-		flag = "--staticdir"
-	default:
-		return nil
-	}
-	return &config.UsageError{Msg: flag + " is not supported yet"}
 }

@@ -3,7 +3,11 @@
 // nowhere else; the rest of the program reads a *Config.
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/scalesocket/scalesocket-go/internal/origin"
+)
 
 // Framing is how messages are framed in one direction (SPEC §4).
 type Framing int
@@ -99,6 +103,22 @@ type Config struct {
 	SendTimeout time.Duration
 	// MaxMsgSize bounds a client message and a process output item, bytes.
 	MaxMsgSize int
+
+	// MaxConns, MaxClients and MaxPerIP cap the connections of the whole
+	// server, of one room and from one IP address; 0 is no cap.
+	MaxConns   int
+	MaxClients int
+	MaxPerIP   int
+	// Ping is the keepalive interval; 0 disables pings.
+	Ping time.Duration
+	// RateLimit is the client messages per second per connection; 0 is no
+	// limit.
+	RateLimit int
+	// Origin is the allowed Origin check (--origin, --sameorigin).
+	Origin origin.Policy
+	// TLSCert and TLSKey are the certificate and key files for HTTPS/WSS.
+	TLSCert string
+	TLSKey  string
 
 	// PassEnv names the server's environment variables given to the process.
 	PassEnv []string

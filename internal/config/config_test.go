@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/scalesocket/scalesocket-go/internal/origin"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/usage.golden from Usage()")
@@ -26,6 +28,7 @@ func base() Config {
 		SendQueue:    4096,
 		SendTimeout:  time.Second,
 		MaxMsgSize:   1048576,
+		Ping:         30 * time.Second,
 		PassEnv:      []string{"PATH", "DYLD_LIBRARY_PATH"},
 		LogFormat:    "text",
 	}
@@ -105,6 +108,18 @@ var valueCases = []struct {
 	{"sendqueue", "1", func(c *Config) { c.SendQueue = 1 }},
 	{"sendqueue", "1048576", func(c *Config) { c.SendQueue = 1048576 }},
 	{"sendtimeout", "250ms", func(c *Config) { c.SendTimeout = 250 * time.Millisecond }},
+	{"maxconns", "100", func(c *Config) { c.MaxConns = 100 }},
+	{"maxclients", "8", func(c *Config) { c.MaxClients = 8 }},
+	{"maxperip", "4", func(c *Config) { c.MaxPerIP = 4 }},
+	{"ratelimit", "50", func(c *Config) { c.RateLimit = 50 }},
+	{"ping", "5s", func(c *Config) { c.Ping = 5 * time.Second }},
+	{"ping", "0", func(c *Config) { c.Ping = 0 }},
+	{"origin", "https://example.com, https://*.example.org:8443", func(c *Config) {
+		c.Origin.Allowed = []origin.Pattern{
+			{Scheme: "https", Host: "example.com", Port: "443"},
+			{Scheme: "https", Host: "example.org", Port: "8443", Wildcard: true},
+		}
+	}},
 }
 
 func TestValueFlagsInBothForms(t *testing.T) {
@@ -386,7 +401,8 @@ func TestEveryFlagTested(t *testing.T) {
 		tested[tc.flag] = true
 	}
 	// The switches, -v and --frame have tests of their own.
-	for _, s := range []string{"metrics", "api", "tcp", "oneshot", "binary", "null", "cachepersist", "json", "verbose", "frame"} {
+	// --tlscert and --tlskey go together: TestTLSFlags.
+	for _, s := range []string{"metrics", "api", "tcp", "oneshot", "binary", "null", "cachepersist", "json", "verbose", "frame", "sameorigin", "tlscert", "tlskey"} {
 		tested[s] = true
 	}
 	for _, o := range options {
@@ -512,5 +528,26 @@ func checkValid(t *testing.T, args []string, c *Config) {
 		if bad {
 			t.Errorf("Parse(%q) = %+v: %s", args, c, p)
 		}
+	}
+}
+
+func TestTLSFlags(t *testing.T) {
+	t.Parallel()
+	c := mustParse(t, "--tlscert", "c.pem", "--tlskey=k.pem", "cmd")
+	if c.TLSCert != "c.pem" || c.TLSKey != "k.pem" {
+		t.Errorf("got cert %q key %q", c.TLSCert, c.TLSKey)
+	}
+	for _, args := range [][]string{{"--tlscert", "c.pem", "cmd"}, {"--tlskey", "k.pem", "cmd"}} {
+		var ue *UsageError
+		if _, err := Parse(args); !errors.As(err, &ue) || ue.Error() != "--tlscert and --tlskey go together" {
+			t.Errorf("Parse(%q) = %v", args, err)
+		}
+	}
+}
+
+func TestSameOrigin(t *testing.T) {
+	t.Parallel()
+	if c := mustParse(t, "--sameorigin", "cmd"); !c.Origin.Same {
+		t.Errorf("--sameorigin not set")
 	}
 }

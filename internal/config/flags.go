@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+
 	"fmt"
 	"math"
 	"net"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/scalesocket/scalesocket-go/internal/origin"
 )
 
 // option is one command-line flag. The options table is the only place that
@@ -62,6 +65,12 @@ var options = []option{
 	{group: "Server", name: "staticdir", arg: "DIR",
 		help: "serve the files under DIR over plain HTTP",
 		set:  func(c *Config, v string) (err error) { c.StaticDir, err = parseNonEmpty(v); return err }},
+	{group: "Server", name: "tlscert", arg: "FILE",
+		help: "serve HTTPS and WSS with this certificate (PEM); re-read on SIGHUP",
+		set:  func(c *Config, v string) (err error) { c.TLSCert, err = parseNonEmpty(v); return err }},
+	{group: "Server", name: "tlskey", arg: "FILE",
+		help: "the private key (PEM) of --tlscert",
+		set:  func(c *Config, v string) (err error) { c.TLSKey, err = parseNonEmpty(v); return err }},
 	{group: "Server", name: "log", arg: "FORMAT", def: "text",
 		help: "log format: text or json",
 		set:  func(c *Config, v string) (err error) { c.LogFormat, err = parseOneOf(v, "text", "json"); return err }},
@@ -162,6 +171,49 @@ var options = []option{
 			c.SendTimeout, err = parseDuration(v, false)
 			return err
 		}},
+
+	{group: "Limits", name: "maxconns", arg: "N", def: "0",
+		help: "at most N client connections to the whole server; 0: no limit",
+		set: func(c *Config, v string) (err error) {
+			c.MaxConns, err = parseInt(v, 0, math.MaxInt32, "a non-negative integer")
+			return err
+		}},
+	{group: "Limits", name: "maxclients", arg: "N", def: "0",
+		help: "at most N clients in one room; 0: no limit",
+		set: func(c *Config, v string) (err error) {
+			c.MaxClients, err = parseInt(v, 0, math.MaxInt32, "a non-negative integer")
+			return err
+		}},
+	{group: "Limits", name: "maxperip", arg: "N", def: "0",
+		help: "at most N client connections from one IP address; 0: no limit",
+		set: func(c *Config, v string) (err error) {
+			c.MaxPerIP, err = parseInt(v, 0, math.MaxInt32, "a non-negative integer")
+			return err
+		}},
+	{group: "Limits", name: "ratelimit", arg: "N", def: "0",
+		help: "at most N messages per second from one client (a token bucket of N); " +
+			"beyond it the client is read more slowly; 0: no limit",
+		set: func(c *Config, v string) (err error) {
+			c.RateLimit, err = parseInt(v, 0, math.MaxInt32, "a non-negative integer")
+			return err
+		}},
+	{group: "Limits", name: "ping", arg: "DURATION", def: "30s",
+		help: "send pings this often and drop clients that did not answer the last one; 0: off",
+		set: func(c *Config, v string) (err error) {
+			c.Ping, err = parseDuration(v, true)
+			return err
+		}},
+
+	{group: "Security", name: "origin", arg: "LIST",
+		help: "comma-separated origins (scheme://host[:port], *.host for subdomains) " +
+			"whose pages may connect; others get 403",
+		set: func(c *Config, v string) (err error) {
+			c.Origin.Allowed, err = origin.ParseList(v)
+			return err
+		}},
+	{group: "Security", name: "sameorigin",
+		help:   "allow only pages whose origin is this server's host and port; others get 403",
+		target: func(c *Config) *bool { return &c.Origin.Same }},
 
 	{group: "Other", name: "help", short: "h", help: "print this help and exit"},
 	{group: "Other", name: "version", short: "V", help: "print the version and exit"},

@@ -74,6 +74,9 @@ func Parse(args []string) (*Config, error) {
 	if p.given["cachepersist"] && !p.given["cache"] {
 		return nil, usageErrorf("--cachepersist requires --cache")
 	}
+	if p.given["tlscert"] != p.given["tlskey"] {
+		return nil, usageErrorf("--tlscert and --tlskey go together")
+	}
 	c := &p.cfg
 	if p.given["json"] {
 		c.ClientFrame, c.ServerFrame = FrameJSON, FrameJSON

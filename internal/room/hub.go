@@ -26,6 +26,8 @@ var (
 	ErrMaxRooms = errors.New("too many rooms")
 	// ErrShuttingDown: the server is shutting down.
 	ErrShuttingDown = errors.New("server shutting down")
+	// ErrMaxClients: the room has as many clients as it may.
+	ErrMaxClients = errors.New("room is full")
 	// ErrRoomEnded: the room ended before the client could join it.
 	ErrRoomEnded = errors.New("room ended")
 )
@@ -34,8 +36,10 @@ var (
 type Options struct {
 	// Start starts the backend of a new room.
 	Start Starter
-	// MaxRooms caps the number of rooms; 0 is no cap.
-	MaxRooms int
+	// MaxRooms caps the number of rooms and MaxClients the clients of one
+	// room; 0 is no cap.
+	MaxRooms   int
+	MaxClients int
 	// Binary: client messages are written without a trailing newline.
 	Binary bool
 	// ClientFrame and ServerFrame are the framing of each direction.
@@ -118,6 +122,9 @@ func (h *Hub) Acquire(name string) (*Room, error) {
 			r.reservation = res
 		}
 		h.rooms[name] = r
+	}
+	if h.opts.MaxClients > 0 && r.refs >= h.opts.MaxClients {
+		return nil, ErrMaxClients
 	}
 	r.refs++
 	return r, nil

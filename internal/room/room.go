@@ -129,6 +129,7 @@ func (r *Room) Leave(c *Client) {
 // start runs the backend for the first client c and attaches c.
 func (r *Room) start(req StartRequest, c *Client) error {
 	req.Reservation = r.reservation
+	req.Ended = r.ended
 	b, err := r.hub.opts.Start(req)
 	if err != nil {
 		r.hub.opts.Observer.ProcessEnded(OutcomeFailedToStart)

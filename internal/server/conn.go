@@ -31,7 +31,14 @@ func (s *Server) relay(log *slog.Logger, conn *wsconn.Conn, rm *room.Room, clien
 	})
 	defer stopAbort()
 
+	var limit *bucket
+	if s.cfg.RateLimit > 0 {
+		limit = newBucket(s.cfg.RateLimit)
+	}
 	cause := conn.Serve(func(binary bool, data []byte) {
+		if limit != nil && !limit.take(client.Done()) {
+			return
+		}
 		if err := rm.Input(client, binary, data); err != nil && !errors.Is(err, room.ErrRoomEnded) {
 			log.Warn("client message not delivered to process", "err", err)
 		}
@@ -52,20 +59,33 @@ func writeLoop(conn *wsconn.Conn, c *room.Client, readerDone <-chan struct{}) {
 		case <-c.Ready():
 			batch = c.Take(batch[:0])
 			if err := writeAll(conn, batch); err != nil {
-				conn.Close(room.CloseGoingAway, "write failed")
+				// A write cut short because the room dropped the client
+				// still closes with the room's code.
+				select {
+				case <-c.Done():
+					closeAsRoomSays(conn, c, batch)
+				default:
+					conn.Close(room.CloseGoingAway, "write failed")
+				}
 				return
 			}
 		case <-c.Done():
-			code, reason, drain := c.CloseStatus()
-			if drain {
-				_ = writeAll(conn, c.Take(batch[:0]))
-			}
-			conn.Close(code, closeReason(reason))
+			closeAsRoomSays(conn, c, batch)
 			return
 		case <-readerDone:
 			return
 		}
 	}
+}
+
+// closeAsRoomSays closes the connection of a client the room is done with,
+// after sending what is still queued when the room asks for it.
+func closeAsRoomSays(conn *wsconn.Conn, c *room.Client, batch []*room.Message) {
+	code, reason, drain := c.CloseStatus()
+	if drain {
+		_ = writeAll(conn, c.Take(batch[:0]))
+	}
+	conn.Close(code, closeReason(reason))
 }
 
 // writeAll sends batch in order and lets go of the messages.

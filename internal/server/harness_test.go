@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -38,6 +39,7 @@ func TestMain(m *testing.M) {
 
 // testServer is a real server on a loopback port, run in-process.
 type testServer struct {
+	srv  *server.Server
 	addr string
 	logs *syncBuffer
 	stop func()
@@ -68,8 +70,9 @@ func startServer(t *testing.T, args ...string) *testServer {
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- server.New(cfg, log).Serve(ctx, ln) }()
-	s := &testServer{addr: ln.Addr().String(), logs: logs}
+	srv := server.New(cfg, log)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	s := &testServer{srv: srv, addr: ln.Addr().String(), logs: logs}
 	var once sync.Once
 	s.stop = func() {
 		once.Do(func() {
@@ -244,4 +247,46 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// rawUpgrade opens a TCP connection to the server, completes a WebSocket
+// handshake on path by hand, and returns the connection, for tests that
+// must write exact bytes.
+func (s *testServer) rawUpgrade(t *testing.T, path string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", s.addr, timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", path, s.addr)
+	br := bufio.NewReader(conn)
+	conn.SetReadDeadline(time.Now().Add(timeout))
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("raw upgrade of %s: %v %v", path, resp, err)
+	}
+	conn.SetReadDeadline(time.Time{})
+	return conn, br
+}
+
+// clientFrame encodes a client frame with opcode op and payload, masked
+// with the key 0 (valid, and it leaves the payload as is).
+func clientFrame(fin bool, op byte, payload []byte) []byte {
+	b0 := op
+	if fin {
+		b0 |= 0x80
+	}
+	f := []byte{b0}
+	switch n := len(payload); {
+	case n < 126:
+		f = append(f, 0x80|byte(n))
+	case n < 1<<16:
+		f = append(f, 0x80|126, byte(n>>8), byte(n))
+	default:
+		f = append(f, 0x80|127, 0, 0, 0, 0, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+	f = append(f, 0, 0, 0, 0) // mask key
+	return append(f, payload...)
 }

@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/scalesocket/scalesocket-go/internal/config"
 	"github.com/scalesocket/scalesocket-go/internal/frame"
+	"github.com/scalesocket/scalesocket-go/internal/process"
 	"github.com/scalesocket/scalesocket-go/internal/room"
 	"github.com/scalesocket/scalesocket-go/internal/wsconn"
 )
@@ -30,6 +32,8 @@ const (
 	drainTimeout = 5 * time.Second
 	// abortTimeout bounds the close of a client dropped without draining.
 	abortTimeout = time.Second
+	// idleTimeout closes plain HTTP keep-alive connections left idle.
+	idleTimeout = time.Minute
 )
 
 // Server serves rooms over WebSocket. Create it with New and run it with
@@ -40,6 +44,12 @@ type Server struct {
 	hub     *room.Hub
 	up      *wsconn.Upgrader
 	baseEnv []string
+	// admission enforces --maxconns and --maxperip.
+	admission admission
+	// cert is the TLS certificate with --tlscert, else nil.
+	cert *certificate
+	// ext holds /metrics, the lobby API's and static files' state.
+	ext extras
 
 	// conns counts the running connection handlers.
 	conns sync.WaitGroup
@@ -53,11 +63,20 @@ type Server struct {
 // New returns a Server for cfg that logs to log.
 func New(cfg *config.Config, log *slog.Logger) *Server {
 	s := &Server{
-		cfg:         cfg,
-		log:         log,
-		up:          wsconn.NewUpgrader(wsconn.Options{MaxMessageSize: cfg.MaxMsgSize, HandshakeTimeout: handshakeTimeout}),
+		cfg: cfg,
+		log: log,
+		up: wsconn.NewUpgrader(wsconn.Options{
+			MaxMessageSize:   cfg.MaxMsgSize,
+			HandshakeTimeout: handshakeTimeout,
+			PingInterval:     cfg.Ping,
+		}),
+		admission:   admission{maxConns: cfg.MaxConns, maxPerIP: cfg.MaxPerIP},
 		baseEnv:     passEnv(cfg.PassEnv),
 		oneshotDone: make(chan struct{}),
+		ext:         extras{metrics: newMetrics(cfg, log)},
+	}
+	if cfg.TLSCert != "" {
+		s.cert = &certificate{certFile: cfg.TLSCert, keyFile: cfg.TLSKey}
 	}
 	maxRooms := cfg.MaxRooms
 	if cfg.Oneshot {
@@ -66,8 +85,9 @@ func New(cfg *config.Config, log *slog.Logger) *Server {
 	s.hub = room.NewHub(room.Options{
 		Start:        s.startBackend,
 		MaxRooms:     maxRooms,
+		MaxClients:   cfg.MaxClients,
 		Binary:       cfg.Binary,
-		Delay:        cfg.Delay,
+		Delay:        attachDelay(cfg),
 		SendQueue:    cfg.SendQueue,
 		SendTimeout:  cfg.SendTimeout,
 		ClientFrame:  cfg.ClientFrame,
@@ -78,6 +98,8 @@ func New(cfg *config.Config, log *slog.Logger) *Server {
 		CacheTagged:  cfg.CacheKind == config.CacheTagged,
 		CachePersist: cfg.CachePersist,
 		Grace:        cfg.Grace,
+		Reserve:      portReserver(cfg),
+		Observer:     s.roomObserver(),
 		Log:          log,
 	})
 	return s
@@ -98,11 +120,27 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: headerTimeout,
+		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
+	scheme := "http"
+	if s.cert != nil {
+		if err := s.cert.load(); err != nil {
+			return err
+		}
+		ln = tls.NewListener(ln, s.cert.config())
+		scheme = "https"
+	}
+	if err := s.openStatic(); err != nil {
+		return err
+	}
+	defer s.closeStatic()
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
-	s.log.Info("listening", "addr", ln.Addr().String())
+	s.log.Info("listening", "addr", ln.Addr().String(), "scheme", scheme)
+	if !s.cfg.Origin.Enabled() && !isLoopback(ln.Addr()) {
+		s.log.Warn("any web page may connect: consider --origin or --sameorigin (cross-site WebSocket hijacking)")
+	}
 
 	var err error
 	select {
@@ -121,6 +159,25 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.hub.Shutdown()
 	s.conns.Wait()
 	return err
+}
+
+// ReloadCertificate re-reads the TLS certificate (on SIGHUP). A
+// certificate that fails to load is logged and the old one stays in use.
+func (s *Server) ReloadCertificate() {
+	if s.cert == nil {
+		return
+	}
+	if err := s.cert.load(); err != nil {
+		s.log.Error("TLS certificate not reloaded, the old one stays in use", "err", err)
+		return
+	}
+	s.log.Info("TLS certificate reloaded")
+}
+
+// isLoopback reports whether addr is a loopback address.
+func isLoopback(addr net.Addr) bool {
+	ta, ok := addr.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
 }
 
 // serveRoom admits a client to its room, upgrades the connection and
@@ -145,6 +202,16 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, log, http.StatusBadRequest, reasonNotAllowed, "room not allowed")
 		return
 	}
+	if !s.cfg.Origin.Allows(r.Header.Get("Origin"), r.Host, r.TLS != nil) {
+		s.refuse(w, log, http.StatusForbidden, reasonOrigin, "origin not allowed")
+		return
+	}
+	ip := remoteIP(r)
+	if status, reason, ok := s.admission.enter(ip); !ok {
+		s.refuse(w, log, status, reason, "too many connections")
+		return
+	}
+	defer s.admission.leave(ip)
 	if s.cfg.Oneshot && !s.oneshotTaken.CompareAndSwap(false, true) {
 		s.refuse(w, log, http.StatusServiceUnavailable, reasonOneshot, "oneshot server already has its client")
 		return
@@ -221,6 +288,11 @@ const (
 	reasonMaxRooms     = "maxrooms"
 	reasonOneshot      = "oneshot"
 	reasonShuttingDown = "shutting_down"
+	reasonMaxConns     = "maxconns"
+	reasonMaxPerIP     = "maxperip"
+	reasonMaxClients   = "maxclients"
+	reasonOrigin       = "origin"
+	reasonTCPPorts     = "tcp_ports"
 )
 
 // acquireRefusal names the reason of an error from Hub.Acquire.
@@ -230,6 +302,10 @@ func acquireRefusal(err error) string {
 		return reasonMaxRooms
 	case errors.Is(err, room.ErrShuttingDown):
 		return reasonShuttingDown
+	case errors.Is(err, room.ErrMaxClients):
+		return reasonMaxClients
+	case errors.Is(err, process.ErrNoPorts):
+		return reasonTCPPorts
 	}
 	return "other"
 }
@@ -238,6 +314,7 @@ func acquireRefusal(err error) string {
 // message, and logs it with its reason.
 func (s *Server) refuse(w http.ResponseWriter, log *slog.Logger, status int, reason, msg string) {
 	log.Info("connection refused", "status", status, "reason", reason, "err", msg)
+	s.countRefusal(reason)
 	plainError(w, status, msg)
 }
 

@@ -32,16 +32,20 @@ type Options struct {
 	MaxMessageSize int
 	// HandshakeTimeout bounds the write of the upgrade response.
 	HandshakeTimeout time.Duration
+	// PingInterval is how often a ping is sent; a peer that has not
+	// answered one ping by the next is dropped. Zero disables pings.
+	PingInterval time.Duration
 }
 
 // Upgrader turns HTTP upgrade requests into Conns.
 type Upgrader struct {
-	up *gws.Upgrader
+	up   *gws.Upgrader
+	ping time.Duration
 }
 
 // NewUpgrader returns an Upgrader with opts.
 func NewUpgrader(opts Options) *Upgrader {
-	return &Upgrader{up: gws.NewUpgrader(events{}, &gws.ServerOption{
+	return &Upgrader{ping: opts.PingInterval, up: gws.NewUpgrader(events{}, &gws.ServerOption{
 		ReadMaxPayloadSize: opts.MaxMessageSize,
 		CheckUtf8Enabled:   true,
 		HandshakeTimeout:   opts.HandshakeTimeout,
@@ -58,10 +62,13 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request) (*Conn, error
 	if err != nil {
 		return nil, err
 	}
-	c := &Conn{ws: ws}
+	c := &Conn{ws: ws, ping: u.ping}
 	ws.Session().(*slot).conn.Store(c)
 	return c, nil
 }
+
+// errPingTimeout is why a connection that stopped answering pings closed.
+var errPingTimeout = errors.New("no pong before the next ping")
 
 // Handler receives the messages of a connection, one at a time, in order.
 // While it runs, nothing more is read from the peer. data is only valid
@@ -75,6 +82,13 @@ type Conn struct {
 	handler Handler
 	// closeErr is why the connection closed, as the read loop saw it.
 	closeErr atomic.Pointer[error]
+
+	// ping is the keepalive interval; pinger fires every interval, with
+	// no goroutine of its own in between. ponged records an answer to the
+	// last ping.
+	ping   time.Duration
+	pinger *time.Timer
+	ponged atomic.Bool
 }
 
 // RemoteAddr returns the peer's address.
@@ -84,11 +98,31 @@ func (c *Conn) RemoteAddr() net.Addr { return c.ws.RemoteAddr() }
 // then returns why it closed.
 func (c *Conn) Serve(h Handler) error {
 	c.handler = h
+	if c.ping > 0 {
+		c.ponged.Store(true)
+		c.pinger = time.AfterFunc(c.ping, c.keepalive)
+		defer c.pinger.Stop()
+	}
 	c.ws.ReadLoop()
 	if err := c.closeErr.Load(); err != nil {
 		return *err
 	}
 	return net.ErrClosed
+}
+
+// keepalive drops a peer that did not answer the last ping (a half-open
+// connection would otherwise live forever), or sends the next ping.
+func (c *Conn) keepalive() {
+	if !c.ponged.Swap(false) {
+		err := errPingTimeout
+		c.closeErr.Store(&err)
+		_ = c.ws.NetConn().Close()
+		return
+	}
+	if err := c.ws.WritePing(nil); err != nil {
+		return // the read loop sees the connection go
+	}
+	c.pinger.Reset(c.ping)
 }
 
 // Write sends one message.
@@ -132,9 +166,15 @@ type events struct {
 // OnPing answers with the ping's payload, as RFC 6455 §5.5.3 asks.
 func (events) OnPing(ws *gws.Conn, payload []byte) { _ = ws.WritePong(payload) }
 
+func (events) OnPong(ws *gws.Conn, _ []byte) {
+	if c := connOf(ws); c != nil {
+		c.ponged.Store(true)
+	}
+}
+
 func (events) OnClose(ws *gws.Conn, err error) {
 	if c := connOf(ws); c != nil && err != nil {
-		c.closeErr.Store(&err)
+		c.closeErr.CompareAndSwap(nil, &err)
 	}
 }
 
