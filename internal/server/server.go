@@ -222,20 +222,28 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 		s.oneshotGone()
 		return
 	}
+	defer s.oneshotGone()
+
+	// The client joins before the upgrade completes, so that once it sees
+	// 101 it is in the room and misses nothing written after.
+	info := room.ClientInfo{RemoteAddr: r.RemoteAddr, QueryString: r.URL.RawQuery, Query: r.URL.Query()}
+	client, rm, joinErr := s.join(rm, room.StartRequest{Room: name, Env: processEnv(s.baseEnv, name, r)}, info)
+	if errors.Is(joinErr, room.ErrShuttingDown) {
+		s.refuse(w, log, http.StatusServiceUnavailable, reasonShuttingDown, joinErr.Error())
+		return
+	}
 	conn, err := s.up.Upgrade(w, r)
 	if err != nil {
 		log.Info("upgrade failed", "err", err)
-		rm.Release()
-		s.oneshotGone()
+		if joinErr == nil {
+			rm.Leave(client)
+		}
 		return
 	}
-	defer s.oneshotGone()
-
-	info := room.ClientInfo{RemoteAddr: r.RemoteAddr, QueryString: r.URL.RawQuery, Query: r.URL.Query()}
-	client, rm, err := s.join(rm, room.StartRequest{Room: name, Env: processEnv(s.baseEnv, name, r)}, info)
-	if err != nil {
-		log.Error("cannot join room", "err", err)
-		conn.Close(room.CloseInternalError, closeReason(err.Error()))
+	if joinErr != nil {
+		// A command that cannot start is told to the client as a close.
+		log.Error("cannot join room", "err", joinErr)
+		conn.Close(room.CloseInternalError, closeReason(joinErr.Error()))
 		return
 	}
 	log = log.With("conn", client.ID)
@@ -243,8 +251,8 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 	s.relay(log, conn, rm, client)
 }
 
-// join joins rm, or the room that replaces it when rm ended between the
-// client's admission and its upgrade. On error no reference is held.
+// join joins rm, or the room that replaces it when rm ended since the
+// client's admission. On error no reference is held.
 func (s *Server) join(rm *room.Room, req room.StartRequest, info room.ClientInfo) (*room.Client, *room.Room, error) {
 	for {
 		client, err := rm.Join(req, info)
