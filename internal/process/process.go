@@ -186,18 +186,26 @@ func (p *Process) Read(b []byte) (int, error) {
 func (p *Process) Stop() {
 	p.stopOnce.Do(func() {
 		p.CloseInput()
+		if p.hasExited() {
+			return // reaped: its group ID is no longer ours to signal
+		}
 		p.signalGroup(syscall.SIGTERM)
-		go func() {
-			timer := time.NewTimer(p.grace)
-			defer timer.Stop()
-			select {
-			case <-p.exited:
-			case <-timer.C:
+		time.AfterFunc(p.grace, func() {
+			if !p.hasExited() {
 				p.log.Warn("process still running after grace period, killing it", "grace", p.grace)
 				p.signalGroup(syscall.SIGKILL)
 			}
-		}()
+		})
 	})
+}
+
+func (p *Process) hasExited() bool {
+	select {
+	case <-p.exited:
+		return true
+	default:
+		return false
+	}
 }
 
 // Wait blocks until the process and its group are gone, and tells how the

@@ -52,9 +52,9 @@ func (r *Room) pump(b Backend) {
 
 // route delivers one output item as the server direction's framing says
 // (SPEC §4): to every client, to the clients it addresses, or, for
-// "_meta", to nobody but the room's metadata.
+// "_meta", to nobody but the room's metadata. Delivered messages are
+// counted once, however many clients receive them.
 func (r *Room) route(out frame.Output) {
-	r.hub.opts.Observer.Message(DirectionOut, len(out.Data))
 	m := &Message{Data: out.Data, Binary: out.Binary}
 	switch r.hub.opts.ServerFrame {
 	case config.FrameGWSocket:
@@ -76,6 +76,7 @@ func (r *Room) route(out frame.Output) {
 			r.mu.Lock()
 			r.metadata = route.Meta
 			r.mu.Unlock()
+			return
 		case route.Broadcast:
 			r.broadcast(m, !r.hub.opts.CacheTagged || route.Cache)
 		default:
@@ -93,6 +94,7 @@ func (r *Room) route(out frame.Output) {
 // cacheIt is set, under the same lock as a join's replay, so that a client
 // gets each message exactly once: from the cache or live.
 func (r *Room) broadcast(m *Message, cacheIt bool) {
+	r.hub.opts.Observer.Message(DirectionOut, len(m.Data))
 	var full []*Client
 	r.mu.Lock()
 	if r.cache != nil && cacheIt {
@@ -110,6 +112,7 @@ func (r *Room) broadcast(m *Message, cacheIt bool) {
 // toIDs queues m for the listed clients that are in the room; a _to of a
 // client elsewhere reaches nobody. Addressed messages are never cached.
 func (r *Room) toIDs(m *Message, ids []uint32) {
+	r.hub.opts.Observer.Message(DirectionOut, len(m.Data))
 	var full []*Client
 	r.mu.Lock()
 	for _, id := range ids {
