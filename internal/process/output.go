@@ -101,10 +101,8 @@ func (o *OutputReader) nextGW() (frame.Output, error) {
 		}
 		if n > 0 {
 			o.start += n
-			out := textOrBinary(msg.Payload)
-			out.Binary = out.Binary || msg.Type == frame.GWBinary
-			out.To = msg.ID
-			return out, nil
+			binary := msg.Type == frame.GWBinary || !utf8.Valid(msg.Payload)
+			return frame.NewOutput(msg.Payload, binary, msg.ID), nil
 		}
 		if o.eof {
 			if left := o.end - o.start; left > 0 {
@@ -123,7 +121,7 @@ func (o *OutputReader) nextChunk() (frame.Output, error) {
 		o.start, o.end = 0, 0
 		o.fill(min(readChunk, o.opts.MaxItem))
 		if o.end > 0 {
-			return frame.Output{Data: clone(o.buf[:o.end]), Binary: true}, nil
+			return frame.NewOutput(o.buf[:o.end], true, 0), nil
 		}
 	}
 	o.release()
@@ -163,13 +161,9 @@ func (o *OutputReader) dropped() {
 	}
 }
 
-// textOrBinary copies item out of the read buffer. Text frames must be
-// valid UTF-8, so output that is not goes out as a binary frame rather than
-// being dropped or mangled.
+// textOrBinary copies item out of the read buffer into its frame. Text
+// frames must be valid UTF-8, so output that is not goes out as a binary
+// frame rather than being dropped or mangled.
 func textOrBinary(item []byte) frame.Output {
-	return frame.Output{Data: clone(item), Binary: !utf8.Valid(item)}
-}
-
-func clone(b []byte) []byte {
-	return append(make([]byte, 0, len(b)), b...)
+	return frame.NewOutput(item, !utf8.Valid(item), 0)
 }

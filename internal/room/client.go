@@ -18,6 +18,10 @@ const (
 // the same *Message is queued for every recipient, so a queue holds
 // references, not copies.
 type Message struct {
+	// Frame is the message encoded as a WebSocket frame; writers send these
+	// bytes as they are.
+	Frame []byte
+	// Data is the payload (a sub-slice of Frame) and Binary its type.
 	Data   []byte
 	Binary bool
 }

@@ -55,7 +55,7 @@ func (r *Room) pump(b Backend) {
 // "_meta", to nobody but the room's metadata. Delivered messages are
 // counted once, however many clients receive them.
 func (r *Room) route(out frame.Output) {
-	m := &Message{Data: out.Data, Binary: out.Binary}
+	m := &Message{Frame: out.Frame, Data: out.Data, Binary: out.Binary}
 	switch r.hub.opts.ServerFrame {
 	case config.FrameGWSocket:
 		if out.To != 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 
 	"github.com/scalesocket/scalesocket-go/internal/room"
 	"github.com/scalesocket/scalesocket-go/internal/wsconn"
@@ -54,23 +55,24 @@ func (s *Server) relay(log *slog.Logger, conn *wsconn.Conn, rm *room.Room, clien
 // reader has seen the connection go.
 func writeLoop(conn *wsconn.Conn, c *room.Client, readerDone <-chan struct{}) {
 	var batch []*room.Message
+	var frames net.Buffers
 	for {
 		select {
 		case <-c.Ready():
 			batch = c.Take(batch[:0])
-			if err := writeAll(conn, batch); err != nil {
+			if err := writeAll(conn, batch, &frames); err != nil {
 				// A write cut short because the room dropped the client
 				// still closes with the room's code.
 				select {
 				case <-c.Done():
-					closeAsRoomSays(conn, c, batch)
+					closeAsRoomSays(conn, c, batch, &frames)
 				default:
 					conn.Close(room.CloseGoingAway, "write failed")
 				}
 				return
 			}
 		case <-c.Done():
-			closeAsRoomSays(conn, c, batch)
+			closeAsRoomSays(conn, c, batch, &frames)
 			return
 		case <-readerDone:
 			return
@@ -80,21 +82,24 @@ func writeLoop(conn *wsconn.Conn, c *room.Client, readerDone <-chan struct{}) {
 
 // closeAsRoomSays closes the connection of a client the room is done with,
 // after sending what is still queued when the room asks for it.
-func closeAsRoomSays(conn *wsconn.Conn, c *room.Client, batch []*room.Message) {
+func closeAsRoomSays(conn *wsconn.Conn, c *room.Client, batch []*room.Message, frames *net.Buffers) {
 	code, reason, drain := c.CloseStatus()
 	if drain {
-		_ = writeAll(conn, c.Take(batch[:0]))
+		_ = writeAll(conn, c.Take(batch[:0]), frames)
 	}
 	conn.Close(code, closeReason(reason))
 }
 
-// writeAll sends batch in order and lets go of the messages.
-func writeAll(conn *wsconn.Conn, batch []*room.Message) error {
+// writeAll sends batch in order, in one vectored write, and lets go of
+// the messages. frames is scratch space kept between calls.
+func writeAll(conn *wsconn.Conn, batch []*room.Message, frames *net.Buffers) error {
 	defer clear(batch)
+	bufs := (*frames)[:0]
 	for _, m := range batch {
-		if err := conn.Write(m.Binary, m.Data); err != nil {
-			return err
-		}
+		bufs = append(bufs, m.Frame)
 	}
-	return nil
+	*frames = bufs
+	err := conn.WriteFrames(&bufs)
+	clear(*frames)
+	return err
 }

@@ -125,13 +125,14 @@ func (c *Conn) keepalive() {
 	c.pinger.Reset(c.ping)
 }
 
-// Write sends one message.
-func (c *Conn) Write(binary bool, data []byte) error {
-	op := gws.OpcodeText
-	if binary {
-		op = gws.OpcodeBinary
-	}
-	return c.ws.WriteMessage(op, data)
+// WriteFrames sends data frames already encoded (see frame.AppendWSFrame)
+// in one vectored write. Each frame is one buffer, so a control frame the
+// library sends meanwhile (a pong) can only come between two frames: the
+// connection's writes are serialised one whole buffer at a time. frames
+// is consumed.
+func (c *Conn) WriteFrames(frames *net.Buffers) error {
+	_, err := frames.WriteTo(c.ws.NetConn())
+	return err
 }
 
 // Close sends a close frame with code and reason, then closes the

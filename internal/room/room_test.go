@@ -1,0 +1,173 @@
+package room
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/scalesocket/scalesocket-go/internal/frame"
+)
+
+// fakeBackend is a Backend fed from a channel, for tests of the room alone.
+type fakeBackend struct {
+	out     chan frame.Output
+	stopped chan struct{}
+	once    sync.Once
+	mu      sync.Mutex
+	input   [][]byte
+}
+
+func newFakeBackend() *fakeBackend {
+	return &fakeBackend{out: make(chan frame.Output, 1024), stopped: make(chan struct{})}
+}
+
+func (b *fakeBackend) Next() (frame.Output, error) {
+	select {
+	case o, ok := <-b.out:
+		if !ok {
+			return frame.Output{}, io.EOF
+		}
+		return o, nil
+	case <-b.stopped:
+		return frame.Output{}, io.EOF
+	}
+}
+
+func (b *fakeBackend) Write(p []byte) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.input = append(b.input, slices.Clone(p))
+	return nil
+}
+
+func (b *fakeBackend) Stop()      { b.once.Do(func() { close(b.stopped) }) }
+func (b *fakeBackend) Wait() Exit { <-b.stopped; return Exit{Success: true, Reason: "stopped"} }
+
+func newTestHub(b *fakeBackend, opts Options) *Hub {
+	opts.Start = func(StartRequest) (Backend, error) { return b, nil }
+	opts.Log = slog.New(slog.DiscardHandler)
+	if opts.SendQueue == 0 {
+		opts.SendQueue = 4096
+	}
+	if opts.SendTimeout == 0 {
+		opts.SendTimeout = time.Second
+	}
+	return NewHub(opts)
+}
+
+func join(t testing.TB, h *Hub, name string) (*Room, *Client) {
+	t.Helper()
+	r, err := h.Acquire(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := r.Join(StartRequest{Room: name}, ClientInfo{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, c
+}
+
+// drain collects what c is sent until want messages arrived.
+func drain(c *Client, want int) []string {
+	var got []string
+	var batch []*Message
+	for len(got) < want {
+		select {
+		case <-c.Ready():
+		case <-c.Done():
+			return got
+		}
+		batch = c.Take(batch[:0])
+		for _, m := range batch {
+			got = append(got, string(m.Data))
+		}
+	}
+	return got
+}
+
+// count takes what c is sent, as a connection writer does, until want
+// messages arrived.
+func count(c *Client, want int) {
+	var batch []*Message
+	for n := 0; n < want; n += len(batch) {
+		<-c.Ready()
+		batch = c.Take(batch[:0])
+	}
+}
+
+func TestCacheReplaysOldestFirst(t *testing.T) {
+	t.Parallel()
+	b := newFakeBackend()
+	h := newTestHub(b, Options{CacheSize: 3})
+	_, first := join(t, h, "r")
+	for i := range 5 {
+		b.out <- frame.NewOutput([]byte(strconv.Itoa(i)), false, 0)
+	}
+	if got := drain(first, 5); len(got) != 5 {
+		t.Fatalf("first client got %q", got)
+	}
+	_, late := join(t, h, "r")
+	if got := drain(late, 3); !slices.Equal(got, []string{"2", "3", "4"}) {
+		t.Fatalf("late joiner got %q, want the last three, oldest first", got)
+	}
+	h.Shutdown()
+}
+
+// TestSlowClientNeverSkips fills one client's queue: it is dropped rather
+// than sent a later message after missing one, and the other client gets
+// everything.
+func TestSlowClientNeverSkips(t *testing.T) {
+	t.Parallel()
+	b := newFakeBackend()
+	h := newTestHub(b, Options{SendQueue: 2, SendTimeout: 10 * time.Millisecond})
+	_, slow := join(t, h, "r")
+	_, fast := join(t, h, "r")
+	got := make(chan []string)
+	go func() { got <- drain(fast, 10) }()
+	for i := range 10 {
+		b.out <- frame.NewOutput([]byte(strconv.Itoa(i)), false, 0)
+	}
+	if fastGot := <-got; len(fastGot) != 10 {
+		t.Fatalf("fast client got %q", fastGot)
+	}
+	<-slow.Done()
+	if code, reason, _ := slow.CloseStatus(); code != ClosePolicy || reason != "slow consumer" {
+		t.Fatalf("slow client closed with %d %q", code, reason)
+	}
+	if slowGot := drain(slow, 10); !slices.Equal(slowGot, []string{"0", "1"}) {
+		t.Fatalf("slow client has %q queued, want the first two only", slowGot)
+	}
+	h.Shutdown()
+}
+
+// BenchmarkFanout measures the broadcast path: one output item to 100
+// clients that drain their queues. Allocations per op are per message,
+// whatever the number of clients.
+func BenchmarkFanout(b *testing.B) {
+	for _, clients := range []int{1, 100} {
+		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
+			back := newFakeBackend()
+			h := newTestHub(back, Options{})
+			var wg sync.WaitGroup
+			for range clients {
+				_, c := join(b, h, "bench")
+				wg.Go(func() { count(c, b.N) })
+			}
+			payload := []byte("a line of output of about sixty bytes, like a game state...")
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				back.out <- frame.NewOutput(payload, false, 0)
+			}
+			wg.Wait()
+			b.StopTimer()
+			h.Shutdown()
+		})
+	}
+}
