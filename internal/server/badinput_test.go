@@ -185,3 +185,24 @@ func TestHalfClosedClientIsCleanedUp(t *testing.T) {
 	conn.(*net.TCPConn).CloseWrite()
 	waitFor(t, "the room's process to end", func() bool { return gone(pid) })
 }
+
+// TestSlowLorisIsDropped opens connections that send their request line and
+// headers too slowly: the server drops them once the 10 s header timeout
+// has passed, and serves others meanwhile.
+func TestSlowLorisIsDropped(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "cat")
+	conn, err := net.DialTimeout("tcp", s.addr, timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	io.WriteString(conn, "GET /slow HTTP/1.1\r\nHost: x\r\n") // and never the end
+	if status, _ := s.get(t, "GET", "/health"); status != 200 {
+		t.Fatalf("server busy with a slow client")
+	}
+	conn.SetReadDeadline(time.Now().Add(2 * timeout))
+	if _, err := io.ReadAll(conn); err != nil {
+		t.Fatalf("the slow connection was not dropped: %v", err)
+	}
+}

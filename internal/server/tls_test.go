@@ -2,62 +2,17 @@ package server_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/coder/websocket"
+	"github.com/scalesocket/scalesocket-go/internal/testcert"
 )
-
-// writeCert writes a self-signed certificate for 127.0.0.1 with serial to
-// certFile and its key to keyFile, and returns the certificate.
-func writeCert(t *testing.T, certFile, keyFile string, serial int64) *x509.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial),
-		Subject:      pkix.Name{CommonName: "scalesocket test"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert
-}
 
 // dialTLS connects over wss, trusting only roots, and returns the
 // connection and the serial number of the certificate the server showed.
@@ -89,7 +44,7 @@ func TestTLSAndCertificateReload(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	roots := x509.NewCertPool()
-	roots.AddCert(writeCert(t, certFile, keyFile, 1))
+	roots.AddCert(testcert.Write(t, certFile, keyFile, 1))
 	s := startServer(t, "--tlscert", certFile, "--tlskey", keyFile, "cat")
 
 	first, serial := dialTLS(t, s.addr, roots)
@@ -100,7 +55,7 @@ func TestTLSAndCertificateReload(t *testing.T) {
 	c.send("over tls")
 	c.expect("over tls")
 
-	roots.AddCert(writeCert(t, certFile, keyFile, 2))
+	roots.AddCert(testcert.Write(t, certFile, keyFile, 2))
 	s.srv.ReloadCertificate()
 	if _, serial := dialTLS(t, s.addr, roots); serial != 2 {
 		t.Fatalf("after reload, certificate serial %d, want 2", serial)

@@ -6,6 +6,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/scalesocket/scalesocket-go/internal/testcert"
 )
 
 // timeout bounds every wait; CI has two shared cores.
@@ -370,5 +372,36 @@ func TestLogsAreJSONLines(t *testing.T) {
 	}
 	if !joined {
 		t.Errorf("no JSON line for the client's connection with room and conn:\n%s", rest)
+	}
+}
+
+// TestSIGHUPReloadsTheCertificate serves wss from the binary, swaps the
+// certificate files, and sends SIGHUP: new connections get the new
+// certificate.
+func TestSIGHUPReloadsTheCertificate(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	testcert.Write(t, certFile, keyFile, 1)
+	s := start(t, "--tlscert", certFile, "--tlskey", keyFile, "cat")
+	serial := func() int64 {
+		conn, err := tls.Dial("tcp", s.addr, &tls.Config{InsecureSkipVerify: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		return conn.ConnectionState().PeerCertificates[0].SerialNumber.Int64()
+	}
+	if got := serial(); got != 1 {
+		t.Fatalf("serial %d, want 1", got)
+	}
+	testcert.Write(t, certFile, keyFile, 2)
+	s.cmd.Process.Signal(syscall.SIGHUP)
+	deadline := time.Now().Add(timeout)
+	for serial() != 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the new certificate was not served after SIGHUP")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
