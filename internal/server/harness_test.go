@@ -290,3 +290,28 @@ func clientFrame(fin bool, op byte, payload []byte) []byte {
 	f = append(f, 0, 0, 0, 0) // mask key
 	return append(f, payload...)
 }
+
+// readEnv reads the lines of an environment dump (testdata/env.sh, or the
+// TCP backend's env mode) up to END.
+func (c *testClient) readEnv() map[string]string {
+	c.t.Helper()
+	env := map[string]string{}
+	for {
+		_, line := c.read()
+		if line == "END" {
+			return env
+		}
+		k, v, _ := strings.Cut(line, "=")
+		env[k] = v
+	}
+}
+
+// admits reports whether a client may connect to room now; the test
+// connection is closed at once.
+func (s *testServer) admits(t *testing.T, room string) bool {
+	c, _, err := websocket.Dial(t.Context(), s.url(room), nil)
+	if err == nil {
+		c.CloseNow()
+	}
+	return err == nil
+}

@@ -299,13 +299,7 @@ func TestMaxRooms(t *testing.T) {
 	a.expect("still here")
 	a.close()
 	a2.close()
-	waitFor(t, "room a to end and b to be admitted", func() bool {
-		c, _, err := websocket.Dial(t.Context(), s.url("b"), nil)
-		if err == nil {
-			c.CloseNow()
-		}
-		return err == nil
-	})
+	waitFor(t, "room a to end and b to be admitted", func() bool { return s.admits(t, "b") })
 }
 
 func TestCommandThatCannotStart(t *testing.T) {
@@ -334,15 +328,7 @@ func TestProcessEnvironment(t *testing.T) {
 	header.Set("Authorization", "Bearer secret")
 	header.Set("Proxy", "http://evil.example")
 	c := s.dialWith(t, "env?name=a%20b&x=1", header)
-	env := map[string]string{}
-	for {
-		_, line := c.read()
-		if line == "END" {
-			break
-		}
-		k, v, _ := strings.Cut(line, "=")
-		env[k] = v
-	}
+	env := c.readEnv()
 	delete(env, "PWD") // dash sets it itself
 	_, port, _ := strings.Cut(s.addr, ":")
 	want := map[string]string{

@@ -147,15 +147,7 @@ func TestTCPMode(t *testing.T) {
 		s := startServer(t, "--tcp", "--tcpports", portRange(t, 1), bin, "--", "env")
 		c := s.dial(t, "env?x=1")
 		_, port := greeting(t, c)
-		env := map[string]string{}
-		for {
-			_, line := c.read()
-			if line == "END" {
-				break
-			}
-			k, v, _ := strings.Cut(line, "=")
-			env[k] = v
-		}
+		env := c.readEnv()
 		if env["PORT"] != strconv.Itoa(port) || env["ROOM"] != "env" || env["QUERY_STRING"] != "x=1" {
 			t.Errorf("PORT=%q ROOM=%q QUERY_STRING=%q, want %d, env, x=1", env["PORT"], env["ROOM"], env["QUERY_STRING"], port)
 		}
