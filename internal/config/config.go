@@ -70,6 +70,7 @@ type Config struct {
 	// CacheSize is the number of server messages kept per room; 0 disables
 	// the cache. CacheKind says which messages count.
 	CacheSize    int
+	CacheBytes   int
 	CacheKind    CacheKind
 	CachePersist bool
 

@@ -29,6 +29,7 @@ func base() Config {
 		SendTimeout:  time.Second,
 		MaxMsgSize:   1048576,
 		Ping:         30 * time.Second,
+		CacheBytes:   64 << 20,
 		PassEnv:      []string{"PATH", "DYLD_LIBRARY_PATH"},
 		LogFormat:    "text",
 	}
@@ -109,6 +110,7 @@ var valueCases = []struct {
 	{"sendqueue", "1048576", func(c *Config) { c.SendQueue = 1048576 }},
 	{"sendtimeout", "250ms", func(c *Config) { c.SendTimeout = 250 * time.Millisecond }},
 	{"maxconns", "100", func(c *Config) { c.MaxConns = 100 }},
+	{"cachebytes", "1000", func(c *Config) { c.CacheBytes = 1000 }},
 	{"maxclients", "8", func(c *Config) { c.MaxClients = 8 }},
 	{"maxperip", "4", func(c *Config) { c.MaxPerIP = 4 }},
 	{"ratelimit", "50", func(c *Config) { c.RateLimit = 50 }},

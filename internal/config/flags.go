@@ -135,6 +135,12 @@ var options = []option{
 		help: "replay a room's last SIZE messages (1-100000) to clients that join; " +
 			`TYPE all (default) or tagged: only JSON messages with "_cache": true`,
 		set: setCache},
+	{group: "Messages", name: "cachebytes", arg: "BYTES", def: "67108864",
+		help: "most payload bytes a room's cache holds; the oldest messages go first",
+		set: func(c *Config, v string) (err error) {
+			c.CacheBytes, err = parseInt(v, 1, math.MaxInt, "a positive integer")
+			return err
+		}},
 	{group: "Messages", name: "cachepersist",
 		help:   "keep a room's cache after its last client leaves",
 		target: func(c *Config) *bool { return &c.CachePersist }},

@@ -1,31 +1,33 @@
 package room
 
-// cache is a ring of a room's last messages, replayed to clients that join
-// (SPEC §8). It is guarded by the room's mu.
+import "slices"
+
+// cache keeps a room's last messages, replayed to clients that join
+// (SPEC §8). It holds at most size messages and, beyond the newest one,
+// at most maxBytes of payload: the oldest go first. It is guarded by the
+// room's mu.
 type cache struct {
-	// ring grows up to size, then wraps; next is where the next message
-	// goes once it has wrapped.
-	ring []*Message
-	size int
-	next int
-	full bool
+	msgs     []*Message // oldest first
+	size     int
+	bytes    int
+	maxBytes int
 }
 
-func newCache(size int) *cache { return &cache{size: size} }
+func newCache(size, maxBytes int) *cache { return &cache{size: size, maxBytes: maxBytes} }
 
 func (c *cache) add(m *Message) {
-	if !c.full {
-		c.ring = append(c.ring, m)
-		c.full = len(c.ring) == c.size
-		return
+	c.msgs = append(c.msgs, m)
+	c.bytes += len(m.Data)
+	drop := 0
+	for len(c.msgs)-drop > c.size || (c.bytes > c.maxBytes && len(c.msgs)-drop > 1) {
+		c.bytes -= len(c.msgs[drop].Data)
+		drop++
 	}
-	c.ring[c.next] = m
-	c.next = (c.next + 1) % c.size
+	if drop > 0 {
+		clear(c.msgs[:drop])
+		c.msgs = c.msgs[drop:]
+	}
 }
 
 // all returns the cached messages, oldest first.
-func (c *cache) all() []*Message {
-	out := make([]*Message, 0, len(c.ring))
-	out = append(out, c.ring[c.next:]...)
-	return append(out, c.ring[:c.next]...)
-}
+func (c *cache) all() []*Message { return slices.Clone(c.msgs) }

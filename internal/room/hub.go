@@ -50,9 +50,10 @@ type Options struct {
 	JoinMsg  *frame.Template
 	LeaveMsg *frame.Template
 	// CacheSize is how many messages each room keeps for clients that
-	// join; 0 for none. CacheTagged keeps only "_cache": true messages;
+	// join, 0 for none, and CacheBytes how many payload bytes at most. CacheTagged keeps only "_cache": true messages;
 	// CachePersist keeps a room's cache after the room ends.
 	CacheSize    int
+	CacheBytes   int
 	CacheTagged  bool
 	CachePersist bool
 	// Grace is how long a leave message may wait for a process that does
@@ -203,7 +204,7 @@ func (h *Hub) remove(r *Room, kept *cache) {
 	if h.rooms[r.name] == r {
 		delete(h.rooms, r.name)
 	}
-	if kept != nil && len(kept.ring) > 0 && h.opts.CachePersist {
+	if kept != nil && len(kept.msgs) > 0 && h.opts.CachePersist {
 		if h.caches == nil {
 			h.caches = make(map[string]*cache)
 		}
@@ -243,5 +244,5 @@ func (h *Hub) takeCache(name string) *cache {
 		delete(h.caches, name)
 		return c
 	}
-	return newCache(h.opts.CacheSize)
+	return newCache(h.opts.CacheSize, h.opts.CacheBytes)
 }

@@ -1,8 +1,10 @@
 package room
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/scalesocket/scalesocket-go/internal/config"
@@ -87,7 +89,13 @@ func (r *Room) writeTemplate(c *Client, t *frame.Template) {
 		buf = append(append(r.inBuf[:0], line...), '\n')
 	}
 	if err := r.write(c, buf, -1); err != nil {
-		r.log.Warn("join/leave message not delivered", "conn", c.ID, "err", err)
+		// A room that is ending has closed its process's input: that is
+		// not worth a warning.
+		level := slog.LevelWarn
+		if r.isEnding() {
+			level = slog.LevelDebug
+		}
+		r.log.Log(context.Background(), level, "join/leave message not delivered", "conn", c.ID, "err", err)
 	}
 }
 
@@ -140,3 +148,14 @@ func (r *Room) lockInput() bool {
 }
 
 func (r *Room) unlockInput() { <-r.inputSem }
+
+// isEnding reports whether the room has ended or its backend is being
+// stopped because its last client left.
+func (r *Room) isEnding() bool {
+	select {
+	case <-r.ended:
+		return true
+	default:
+		return r.hub.lastRef(r)
+	}
+}

@@ -104,7 +104,7 @@ func count(c *Client, want int) {
 func TestCacheReplaysOldestFirst(t *testing.T) {
 	t.Parallel()
 	b := newFakeBackend()
-	h := newTestHub(b, Options{CacheSize: 3})
+	h := newTestHub(b, Options{CacheSize: 3, CacheBytes: 1 << 20})
 	_, first := join(t, h, "r")
 	for i := range 5 {
 		b.out <- frame.NewOutput([]byte(strconv.Itoa(i)), false, 0)
@@ -117,6 +117,29 @@ func TestCacheReplaysOldestFirst(t *testing.T) {
 		t.Fatalf("late joiner got %q, want the last three, oldest first", got)
 	}
 	h.Shutdown()
+}
+
+func TestCacheKeepsWithinItsBytes(t *testing.T) {
+	t.Parallel()
+	c := newCache(10, 10)
+	for _, m := range []string{"aaaa", "bbbb"} {
+		c.add(&Message{Data: []byte(m)})
+	}
+	if got := c.all(); len(got) != 2 {
+		t.Fatalf("cache holds %d messages of 8 bytes, want 2", len(got))
+	}
+	c.add(&Message{Data: []byte("cccc")}) // 12 bytes: the oldest goes
+	if got := c.all(); len(got) != 2 || string(got[0].Data) != "bbbb" {
+		t.Fatalf("cache holds %d messages, oldest %q; want bbbb, cccc", len(got), got[0].Data)
+	}
+	c.add(&Message{Data: []byte("0123456789ab")})
+	if got := c.all(); len(got) != 1 || string(got[0].Data) != "0123456789ab" || c.bytes != 12 {
+		t.Fatalf("cache holds %d messages, %d bytes; want only the newest, larger than the limit", len(got), c.bytes)
+	}
+	c.add(&Message{Data: []byte("x")})
+	if got := c.all(); len(got) != 1 || string(got[0].Data) != "x" {
+		t.Fatalf("cache holds %d messages after a small one", len(got))
+	}
 }
 
 // TestSlowClientNeverSkips fills one client's queue: it is dropped rather
@@ -140,7 +163,11 @@ func TestSlowClientNeverSkips(t *testing.T) {
 	if code, reason, _ := slow.CloseStatus(); code != ClosePolicy || reason != "slow consumer" {
 		t.Fatalf("slow client closed with %d %q", code, reason)
 	}
-	if slowGot := drain(slow, 10); !slices.Equal(slowGot, []string{"0", "1"}) {
+	var slowGot []string
+	for _, m := range slow.Take(nil) {
+		slowGot = append(slowGot, string(m.Data))
+	}
+	if !slices.Equal(slowGot, []string{"0", "1"}) {
 		t.Fatalf("slow client has %q queued, want the first two only", slowGot)
 	}
 	h.Shutdown()

@@ -34,6 +34,9 @@ const (
 	abortTimeout = time.Second
 	// idleTimeout closes plain HTTP keep-alive connections left idle.
 	idleTimeout = time.Minute
+	// httpDrainTimeout is how long plain HTTP requests may still run at
+	// shutdown.
+	httpDrainTimeout = 500 * time.Millisecond
 )
 
 // Server serves rooms over WebSocket. Create it with New and run it with
@@ -95,6 +98,7 @@ func New(cfg *config.Config, log *slog.Logger) *Server {
 		JoinMsg:      template(cfg.JoinMsg),
 		LeaveMsg:     template(cfg.LeaveMsg),
 		CacheSize:    cfg.CacheSize,
+		CacheBytes:   cfg.CacheBytes,
 		CacheTagged:  cfg.CacheKind == config.CacheTagged,
 		CachePersist: cfg.CachePersist,
 		Grace:        cfg.Grace,
@@ -151,10 +155,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	case err = <-served:
 		err = fmt.Errorf("serve HTTP: %w", err)
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), headerTimeout)
+	// Plain HTTP requests in flight get a moment to finish; connections
+	// that never sent a request (browsers open spare ones) would hold
+	// Shutdown for seconds, so they are then closed outright.
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), httpDrainTimeout)
 	defer cancel()
-	if serr := hs.Shutdown(shutdownCtx); serr != nil && err == nil {
-		err = fmt.Errorf("shut down HTTP: %w", serr)
+	if hs.Shutdown(shutdownCtx) != nil {
+		if cerr := hs.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("close HTTP: %w", cerr)
+		}
 	}
 	s.hub.Shutdown()
 	s.conns.Wait()
