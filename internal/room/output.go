@@ -85,7 +85,7 @@ func (r *Room) route(out frame.Output) {
 	default:
 		// Without framing the line is delivered as is, but a tagged cache
 		// still honours "_cache": true.
-		tagged := r.hub.opts.CacheTagged && r.cache != nil && frame.ParseServerLine(r.toBuf, out.Data).Cache
+		tagged := r.hub.opts.CacheTagged && r.hub.opts.CacheSize > 0 && frame.ParseServerLine(r.toBuf, out.Data).Cache
 		r.broadcast(m, !r.hub.opts.CacheTagged || tagged)
 	}
 }

@@ -189,13 +189,24 @@ func isLoopback(addr net.Addr) bool {
 	return ok && ta.IP.IsLoopback()
 }
 
-// serveRoom admits a client to its room, upgrades the connection and
-// relays messages until either side ends.
+// serveRoom admits a client to its room, upgrades the connection and hands
+// it to a goroutine of its own that relays messages until either side ends.
+// This one, which holds the HTTP server's buffers for the request, returns
+// at once, so that an idle connection keeps only what it needs.
 func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
+	// undo lists what admission took, to be given back when the connection
+	// is over: on return here, unless it was handed off.
+	var undo []func()
+	handedOff := false
+	defer func() {
+		if !handedOff {
+			undoAll(undo)
+		}
+	}()
 	// Counted from the start: http.Server.Shutdown stops waiting for a
 	// connection once it is hijacked, and Serve must still wait for it.
 	s.conns.Add(1)
-	defer s.conns.Done()
+	undo = append(undo, s.conns.Done)
 	log := s.log.With("remote", r.RemoteAddr)
 	name, err := roomName(r.URL.EscapedPath())
 	log = log.With("room", name)
@@ -220,7 +231,7 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, log, status, reason, "too many connections")
 		return
 	}
-	defer s.admission.leave(ip)
+	undo = append(undo, func() { s.admission.leave(ip) })
 	if s.cfg.Oneshot && !s.oneshotTaken.CompareAndSwap(false, true) {
 		s.refuse(w, log, http.StatusServiceUnavailable, reasonOneshot, "oneshot server already has its client")
 		return
@@ -231,7 +242,7 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 		s.oneshotGone()
 		return
 	}
-	defer s.oneshotGone()
+	undo = append(undo, s.oneshotGone)
 
 	// The client joins before the upgrade completes, so that once it sees
 	// 101 it is in the room and misses nothing written after.
@@ -257,7 +268,18 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 	}
 	log = log.With("conn", client.ID)
 	log.Info("client connected")
-	s.relay(log, conn, rm, client)
+	handedOff = true
+	go func() {
+		defer undoAll(undo)
+		s.relay(log, conn, rm, client)
+	}()
+}
+
+// undoAll runs fs in reverse order.
+func undoAll(fs []func()) {
+	for i := len(fs) - 1; i >= 0; i-- {
+		fs[i]()
+	}
 }
 
 // join joins rm, or the room that replaces it when rm ended since the

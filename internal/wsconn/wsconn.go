@@ -21,6 +21,9 @@ import (
 	"github.com/lxzan/gws"
 )
 
+// readBufferSize is the read buffer of a connection, in bytes.
+const readBufferSize = 1024
+
 // closeTimeout bounds the write of the final frames and the close frame to
 // a peer that has stopped reading.
 const closeTimeout = time.Second
@@ -47,8 +50,12 @@ type Upgrader struct {
 func NewUpgrader(opts Options) *Upgrader {
 	return &Upgrader{ping: opts.PingInterval, up: gws.NewUpgrader(events{}, &gws.ServerOption{
 		ReadMaxPayloadSize: opts.MaxMessageSize,
-		CheckUtf8Enabled:   true,
-		HandshakeTimeout:   opts.HandshakeTimeout,
+		// Every connection holds its read buffer while it waits; a small
+		// one keeps idle connections cheap, and large payloads are read
+		// past it straight into the message.
+		ReadBufferSize:   readBufferSize,
+		CheckUtf8Enabled: true,
+		HandshakeTimeout: opts.HandshakeTimeout,
 		// One slot per connection holds our *Conn; the default session is
 		// a locked map, consulted on every message.
 		NewSession: func() gws.SessionStorage { return new(slot) },
