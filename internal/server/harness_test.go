@@ -47,7 +47,7 @@ type testServer struct {
 
 // startServer parses args as the command line (with the script path made
 // absolute) and serves it until the test ends.
-func startServer(t *testing.T, args ...string) *testServer {
+func startServer(t testing.TB, args ...string) *testServer {
 	t.Helper()
 	for i, a := range args {
 		if strings.HasPrefix(a, "testdata/") {
@@ -252,7 +252,7 @@ func (b *syncBuffer) String() string {
 // rawUpgrade opens a TCP connection to the server, completes a WebSocket
 // handshake on path by hand, and returns the connection, for tests that
 // must write exact bytes.
-func (s *testServer) rawUpgrade(t *testing.T, path string) (net.Conn, *bufio.Reader) {
+func (s *testServer) rawUpgrade(t testing.TB, path string) (net.Conn, *bufio.Reader) {
 	t.Helper()
 	conn, err := net.DialTimeout("tcp", s.addr, timeout)
 	if err != nil {
