@@ -45,12 +45,10 @@ type Client struct {
 	// obs is the observer of the room the client joined.
 	obs RoomObserver
 
-	// mu guards the queue. queue[head:] are the messages not yet taken;
-	// limit bounds their number (SPEC §12). The slice grows as needed and
-	// is let go when drained, so an idle client holds no buffer.
+	// mu guards the queue: the messages not yet taken, at most limit
+	// (SPEC §12). Its storage is swapped with the writer's at each Take.
 	mu    sync.Mutex
 	queue []*Message
-	head  int
 	limit int
 	// ready has a token when messages are waiting; space has one when the
 	// writer has taken some.
@@ -83,21 +81,17 @@ func newClient(id uint32, info ClientInfo, limit int) *Client {
 // Ready has a value when messages are waiting to be taken.
 func (c *Client) Ready() <-chan struct{} { return c.ready }
 
-// Take appends every waiting message to dst, oldest first, and returns it.
-// The writer sends them in one go.
-func (c *Client) Take(dst []*Message) []*Message {
+// Take returns every waiting message, oldest first, for the writer to send
+// in one go. The writer hands back the slice it took last time, emptied
+// (or nil), and it becomes the queue's storage: a busy client swaps two
+// slices and allocates nothing, an idle one holds what the writer keeps.
+func (c *Client) Take(spare []*Message) []*Message {
 	c.mu.Lock()
-	dst = append(dst, c.queue[c.head:]...)
-	clear(c.queue[c.head:])
-	if cap(c.queue) > 64 {
-		c.queue = nil
-	} else {
-		c.queue = c.queue[:0]
-	}
-	c.head = 0
+	taken := c.queue
+	c.queue = spare[:0]
 	c.mu.Unlock()
 	signal(c.space)
-	return dst
+	return taken
 }
 
 // Done is closed when the room is done with this client.
@@ -124,7 +118,7 @@ func (c *Client) finish(code int, reason string, drain bool) {
 // offer queues m if the queue has room right now.
 func (c *Client) offer(m *Message) bool {
 	c.mu.Lock()
-	ok := len(c.queue)-c.head < c.limit
+	ok := len(c.queue) < c.limit
 	if ok {
 		c.queue = append(c.queue, m)
 	}

@@ -59,8 +59,10 @@ func writeLoop(conn *wsconn.Conn, c *room.Client, readerDone <-chan struct{}) {
 	for {
 		select {
 		case <-c.Ready():
-			batch = c.Take(batch[:0])
-			if err := writeAll(conn, batch, &frames); err != nil {
+			batch = c.Take(batch)
+			err := writeAll(conn, batch, &frames)
+			batch = keepBatch(batch)
+			if err != nil {
 				// A write cut short because the room dropped the client
 				// still closes with the room's code.
 				select {
@@ -80,12 +82,24 @@ func writeLoop(conn *wsconn.Conn, c *room.Client, readerDone <-chan struct{}) {
 	}
 }
 
+// keptBatch is the capacity of a batch the writer keeps however little
+// it carried; a larger one is kept only while it is a quarter full, so a
+// busy client reuses its storage and one that went quiet lets it go.
+const keptBatch = 64
+
+func keepBatch(batch []*room.Message) []*room.Message {
+	if cap(batch) > keptBatch && len(batch) < cap(batch)/4 {
+		return nil
+	}
+	return batch[:0]
+}
+
 // closeAsRoomSays closes the connection of a client the room is done with,
 // after sending what is still queued when the room asks for it.
 func closeAsRoomSays(conn *wsconn.Conn, c *room.Client, batch []*room.Message, frames *net.Buffers) {
 	code, reason, drain := c.CloseStatus()
 	if drain {
-		_ = writeAll(conn, c.Take(batch[:0]), frames)
+		_ = writeAll(conn, c.Take(batch), frames)
 	}
 	conn.Close(code, closeReason(reason))
 }
