@@ -35,9 +35,9 @@ type ClientInfo struct {
 }
 
 // Client is one WebSocket connection as its room sees it: an ID and a
-// bounded queue of messages to send. The connection's writer takes what
-// Ready announces until Done is closed, then closes the connection as
-// CloseStatus says.
+// bounded queue of messages to send. The room calls the connection's wake
+// function when messages are queued; the connection takes them with Take,
+// and once Done is closed it closes as CloseStatus says.
 type Client struct {
 	// ID is unique for the life of the server (SPEC §3).
 	ID   uint32
@@ -50,9 +50,9 @@ type Client struct {
 	mu    sync.Mutex
 	queue []*Message
 	limit int
-	// ready has a token when messages are waiting; space has one when the
-	// writer has taken some.
-	ready chan struct{}
+	// wake is called, outside any lock, after messages are queued; space
+	// has a token when the writer has taken some.
+	wake  func()
 	space chan struct{}
 
 	// ctx is cancelled when the room is done with the client; code, reason
@@ -65,21 +65,25 @@ type Client struct {
 	drain  bool
 }
 
-func newClient(id uint32, info ClientInfo, limit int) *Client {
+func newClient(id uint32, info ClientInfo, limit int, wake func()) *Client {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Client{
 		ID:     id,
 		info:   info,
 		limit:  limit,
-		ready:  make(chan struct{}, 1),
+		wake:   wake,
 		space:  make(chan struct{}, 1),
 		ctx:    ctx,
 		cancel: cancel,
 	}
 }
 
-// Ready has a value when messages are waiting to be taken.
-func (c *Client) Ready() <-chan struct{} { return c.ready }
+// Pending reports whether messages are waiting to be taken.
+func (c *Client) Pending() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.queue) > 0
+}
 
 // Take returns every waiting message, oldest first, for the writer to send
 // in one go. The writer hands back the slice it took last time, emptied
@@ -124,7 +128,7 @@ func (c *Client) offer(m *Message) bool {
 	}
 	c.mu.Unlock()
 	if ok {
-		signal(c.ready)
+		c.wake()
 	}
 	return ok
 }
@@ -154,7 +158,7 @@ func (c *Client) replay(ms []*Message) {
 	c.queue = append(c.queue, ms...)
 	c.limit += len(ms)
 	c.mu.Unlock()
-	signal(c.ready)
+	c.wake()
 }
 
 // signal leaves a token in ch unless one is there already.

@@ -77,10 +77,11 @@ func (r *Room) Release() { r.hub.release(r) }
 // backend with req and is attached before any output is read, so it misses
 // none; clients that arrive meanwhile wait for the start. The join message
 // reaches the backend before Join returns, so before any message of the
-// client. On error the reference taken by Acquire must still be given back
-// with Release.
-func (r *Room) Join(req StartRequest, info ClientInfo) (*Client, error) {
-	c := newClient(r.hub.nextID(), info, r.hub.opts.SendQueue)
+// client. wake is called, outside any lock, whenever messages are queued
+// for the client; it must not block. On error the reference taken by
+// Acquire must still be given back with Release.
+func (r *Room) Join(req StartRequest, info ClientInfo, wake func()) (*Client, error) {
+	c := newClient(r.hub.nextID(), info, r.hub.opts.SendQueue, wake)
 	starter := false
 	r.startOnce.Do(func() {
 		starter = true

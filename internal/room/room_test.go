@@ -60,26 +60,39 @@ func newTestHub(b *fakeBackend, opts Options) *Hub {
 	return NewHub(opts)
 }
 
-func join(t testing.TB, h *Hub, name string) (*Room, *Client) {
+// testClient is a client whose wake function signals ready, as a
+// connection's writer is woken.
+type testClient struct {
+	*Client
+	ready chan struct{}
+}
+
+func join(t testing.TB, h *Hub, name string) (*Room, testClient) {
 	t.Helper()
 	r, err := h.Acquire(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := r.Join(StartRequest{Room: name}, ClientInfo{})
+	ready := make(chan struct{}, 1)
+	c, err := r.Join(StartRequest{Room: name}, ClientInfo{}, func() {
+		select {
+		case ready <- struct{}{}:
+		default:
+		}
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return r, c
+	return r, testClient{c, ready}
 }
 
 // drain collects what c is sent until want messages arrived.
-func drain(c *Client, want int) []string {
+func drain(c testClient, want int) []string {
 	var got []string
 	var batch []*Message
 	for len(got) < want {
 		select {
-		case <-c.Ready():
+		case <-c.ready:
 		case <-c.Done():
 			return got
 		}
@@ -93,10 +106,10 @@ func drain(c *Client, want int) []string {
 
 // count takes what c is sent, as a connection writer does, until want
 // messages arrived.
-func count(c *Client, want int) {
+func count(c testClient, want int) {
 	var batch []*Message
 	for n := 0; n < want; n += len(batch) {
-		<-c.Ready()
+		<-c.ready
 		batch = c.Take(batch[:0])
 	}
 }

@@ -3,32 +3,30 @@ package server
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net"
+	"sync"
+	"sync/atomic"
 
 	"github.com/scalesocket/scalesocket-go/internal/room"
 	"github.com/scalesocket/scalesocket-go/internal/wsconn"
 )
 
-// relay runs the client's writer in a goroutine of its own and its reader
-// here, until the connection is gone. The reader hands each message to the
-// room and waits while the process does not read, so a slow process slows
-// its senders down rather than filling memory.
-func (s *Server) relay(log *slog.Logger, conn *wsconn.Conn, rm *room.Room, client *room.Client) {
-	readerDone := make(chan struct{})
-	writerDone := make(chan struct{})
-	go func() {
-		defer close(writerDone)
-		writeLoop(conn, client, readerDone)
-	}()
+// relay runs the connection's reader here until the connection is gone. The
+// reader hands each message to the room and waits while the process does
+// not read, so a slow process slows its senders down rather than filling
+// memory. The writer runs only while there is something to send (see
+// writer), so an idle connection has one goroutine.
+func (s *Server) relay(attrs []any, conn *wsconn.Conn, rm *room.Room, client *room.Client, w *writer) {
 	// A writer blocked on a peer that stopped reading must still notice
-	// when the room drops the client.
+	// when the room drops the client, and a client the room is done with
+	// needs a writer to close it.
 	stopAbort := context.AfterFunc(client.Context(), func() {
 		if _, _, drain := client.CloseStatus(); drain {
 			conn.Abort(drainTimeout)
 		} else {
 			conn.Abort(abortTimeout)
 		}
+		w.wake()
 	})
 	defer stopAbort()
 
@@ -41,45 +39,126 @@ func (s *Server) relay(log *slog.Logger, conn *wsconn.Conn, rm *room.Room, clien
 			return
 		}
 		if err := rm.Input(client, binary, data); err != nil && !errors.Is(err, room.ErrRoomEnded) {
-			log.Warn("client message not delivered to process", "err", err)
+			s.log.Warn("client message not delivered to process", append(attrs[:len(attrs):len(attrs)], "err", err)...)
 		}
 	})
 	rm.Leave(client)
-	close(readerDone)
-	<-writerDone
-	log.Info("client disconnected", "cause", cause.Error())
+	w.stop()
+	s.log.Info("client disconnected", append(attrs[:len(attrs):len(attrs)], "cause", cause.Error())...)
 }
 
-// writeLoop sends the client's queued messages until the room is done with
-// it, then closes the connection as the room says; or it stops when the
-// reader has seen the connection go.
-func writeLoop(conn *wsconn.Conn, c *room.Client, readerDone <-chan struct{}) {
-	var batch []*room.Message
-	var frames net.Buffers
+// writer sends a client's queued messages. Its goroutine is started by
+// wake when messages arrive and ends when the queue is empty, so an idle
+// connection costs no goroutine for writing. At most one runs at a time.
+type writer struct {
+	// conn and client are set once, by start, under mu.
+	conn   *wsconn.Conn
+	client *room.Client
+
+	// running is set while a goroutine owns the writing; mu orders its
+	// start against stop, so that none starts after stop has waited.
+	running atomic.Bool
+	mu      sync.Mutex
+	stopped bool
+	done    chan struct{} // closed by stop: the reader has seen the end
+	wg      sync.WaitGroup
+
+	// Only the running goroutine touches these.
+	batch  []*room.Message
+	frames net.Buffers
+}
+
+// start attaches the writer to its connection and client, which it wakes
+// for anything queued since the client joined.
+func (w *writer) start(conn *wsconn.Conn, client *room.Client) {
+	w.mu.Lock()
+	w.conn, w.client = conn, client
+	w.mu.Unlock()
+	w.wake()
+}
+
+// wake makes sure a goroutine will write what is queued. It is called by
+// the room after every queued message, so its usual path is one atomic
+// load.
+func (w *writer) wake() {
+	if w.running.Load() {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stopped || w.client == nil || !w.running.CompareAndSwap(false, true) {
+		return
+	}
+	w.wg.Add(1)
+	go w.run()
+}
+
+// stop ends the writing once the reader has seen the connection go, and
+// waits for a running writer.
+func (w *writer) stop() {
+	w.mu.Lock()
+	w.stopped = true
+	close(w.done)
+	w.mu.Unlock()
+	w.wg.Wait()
+}
+
+// run writes until the queue is empty, then gives the writing up; or
+// closes the connection as the room says once it is done with the client.
+func (w *writer) run() {
+	defer w.wg.Done()
+	c := w.client
 	for {
 		select {
-		case <-c.Ready():
-			batch = c.Take(batch)
-			err := writeAll(conn, batch, &frames)
-			batch = keepBatch(batch)
-			if err != nil {
-				// A write cut short because the room dropped the client
-				// still closes with the room's code.
-				select {
-				case <-c.Done():
-					closeAsRoomSays(conn, c, batch, &frames)
-				default:
-					conn.Close(room.CloseGoingAway, "write failed")
-				}
+		case <-c.Done():
+			closeAsRoomSays(w.conn, c, w.batch, &w.frames)
+			return // running stays set: nothing is written after the close
+		case <-w.done:
+			return
+		default:
+		}
+		w.batch = c.Take(w.batch)
+		if len(w.batch) == 0 {
+			// Idle: hold no buffers until there is more to send. They are
+			// let go before running is cleared, after which another
+			// goroutine may own them.
+			w.batch, w.frames = nil, nil
+			w.running.Store(false)
+			// A message queued before the store found running set and
+			// left it to us; one queued after it starts a writer itself.
+			if !c.Pending() || !w.running.CompareAndSwap(false, true) {
 				return
 			}
-		case <-c.Done():
-			closeAsRoomSays(conn, c, batch, &frames)
-			return
-		case <-readerDone:
+			continue
+		}
+		err := writeAll(w.conn, w.batch, &w.frames)
+		w.batch = keepBatch(w.batch)
+		if err != nil {
+			// A write cut short because the room dropped the client
+			// still closes with the room's code.
+			select {
+			case <-c.Done():
+				closeAsRoomSays(w.conn, c, w.batch, &w.frames)
+			default:
+				w.conn.Close(room.CloseGoingAway, "write failed")
+			}
 			return
 		}
 	}
+}
+
+// writeAll sends batch in order, in one vectored write, and lets go of
+// the messages. frames is scratch space kept between calls.
+func writeAll(conn *wsconn.Conn, batch []*room.Message, frames *net.Buffers) error {
+	defer clear(batch)
+	bufs := (*frames)[:0]
+	for _, m := range batch {
+		bufs = append(bufs, m.Frame)
+	}
+	*frames = bufs
+	err := conn.WriteFrames(&bufs)
+	clear(*frames)
+	return err
 }
 
 // keptBatch is the capacity of a batch the writer keeps however little
@@ -102,18 +181,4 @@ func closeAsRoomSays(conn *wsconn.Conn, c *room.Client, batch []*room.Message, f
 		_ = writeAll(conn, c.Take(batch), frames)
 	}
 	conn.Close(code, closeReason(reason))
-}
-
-// writeAll sends batch in order, in one vectored write, and lets go of
-// the messages. frames is scratch space kept between calls.
-func writeAll(conn *wsconn.Conn, batch []*room.Message, frames *net.Buffers) error {
-	defer clear(batch)
-	bufs := (*frames)[:0]
-	for _, m := range batch {
-		bufs = append(bufs, m.Frame)
-	}
-	*frames = bufs
-	err := conn.WriteFrames(&bufs)
-	clear(*frames)
-	return err
 }

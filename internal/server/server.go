@@ -247,7 +247,8 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 	// The client joins before the upgrade completes, so that once it sees
 	// 101 it is in the room and misses nothing written after.
 	info := room.ClientInfo{RemoteAddr: r.RemoteAddr, QueryString: r.URL.RawQuery, Query: r.URL.Query()}
-	client, rm, joinErr := s.join(rm, room.StartRequest{Room: name, Env: processEnv(s.baseEnv, name, r)}, info)
+	wr := &writer{done: make(chan struct{})}
+	client, rm, joinErr := s.join(rm, room.StartRequest{Room: name, Env: processEnv(s.baseEnv, name, r)}, info, wr.wake)
 	if errors.Is(joinErr, room.ErrShuttingDown) {
 		s.refuse(w, log, http.StatusServiceUnavailable, reasonShuttingDown, joinErr.Error())
 		return
@@ -266,12 +267,16 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 		conn.Close(room.CloseInternalError, closeReason(joinErr.Error()))
 		return
 	}
-	log = log.With("conn", client.ID)
-	log.Info("client connected")
+	// The connection's log attributes are kept as values, not as a
+	// logger: a logger with attributes costs memory for as long as the
+	// connection lives, and is needed only for its rare log lines.
+	attrs := []any{"remote", r.RemoteAddr, "room", name, "conn", client.ID}
+	s.log.Info("client connected", attrs...)
 	handedOff = true
 	go func() {
 		defer undoAll(undo)
-		s.relay(log, conn, rm, client)
+		wr.start(conn, client)
+		s.relay(attrs, conn, rm, client, wr)
 	}()
 }
 
@@ -284,9 +289,9 @@ func undoAll(fs []func()) {
 
 // join joins rm, or the room that replaces it when rm ended since the
 // client's admission. On error no reference is held.
-func (s *Server) join(rm *room.Room, req room.StartRequest, info room.ClientInfo) (*room.Client, *room.Room, error) {
+func (s *Server) join(rm *room.Room, req room.StartRequest, info room.ClientInfo, wake func()) (*room.Client, *room.Room, error) {
 	for {
-		client, err := rm.Join(req, info)
+		client, err := rm.Join(req, info, wake)
 		if err == nil {
 			return client, rm, nil
 		}
