@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -118,6 +119,13 @@ func (w *writer) run() {
 		default:
 		}
 		w.batch = c.Take(w.batch)
+		// In a burst the room is about to queue more: yielding once
+		// before giving up keeps one writer for the burst instead of a
+		// new goroutine per message.
+		for tries := 0; len(w.batch) == 0 && tries < lingerYields; tries++ {
+			runtime.Gosched()
+			w.batch = c.Take(w.batch)
+		}
 		if len(w.batch) == 0 {
 			// Idle: hold no buffers until there is more to send. They are
 			// let go before running is cleared, after which another
@@ -160,6 +168,10 @@ func writeAll(conn *wsconn.Conn, batch []*room.Message, frames *net.Buffers) err
 	clear(*frames)
 	return err
 }
+
+// lingerYields is how many times an idle writer yields to the room before
+// its goroutine ends.
+const lingerYields = 2
 
 // keptBatch is the capacity of a batch the writer keeps however little
 // it carried; a larger one is kept only while it is a quarter full, so a
