@@ -132,9 +132,10 @@ func (w *writer) run() {
 			// goroutine may own them.
 			w.batch, w.frames = nil, nil
 			w.running.Store(false)
-			// A message queued before the store found running set and
-			// left it to us; one queued after it starts a writer itself.
-			if !c.Pending() || !w.running.CompareAndSwap(false, true) {
+			// A message queued, or the room's end of the client, before
+			// the store found running set and left it to us; one after it
+			// starts a writer itself.
+			if !(c.Pending() || isDone(c)) || !w.running.CompareAndSwap(false, true) {
 				return
 			}
 			continue
@@ -167,6 +168,16 @@ func writeAll(conn *wsconn.Conn, batch []*room.Message, frames *net.Buffers) err
 	err := conn.WriteFrames(&bufs)
 	clear(*frames)
 	return err
+}
+
+// isDone reports whether the room is done with c.
+func isDone(c *room.Client) bool {
+	select {
+	case <-c.Done():
+		return true
+	default:
+		return false
+	}
 }
 
 // lingerYields is how many times an idle writer yields to the room before
