@@ -119,7 +119,7 @@ func (w *writer) run() {
 		default:
 		}
 		w.batch = c.Take(w.batch)
-		// In a burst the room is about to queue more: yielding once
+		// In a burst the room is about to queue more: yielding a little
 		// before giving up keeps one writer for the burst instead of a
 		// new goroutine per message.
 		for tries := 0; len(w.batch) == 0 && tries < lingerYields; tries++ {
