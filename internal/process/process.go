@@ -148,9 +148,6 @@ func Start(spec Spec) (p *Process, err error) {
 	return p, nil
 }
 
-// PID returns the process ID, which is also its process group ID.
-func (p *Process) PID() int { return p.pid }
-
 // Write writes to the process's stdin. It blocks while the process does not
 // read, which is how backpressure reaches the clients.
 func (p *Process) Write(b []byte) error {

@@ -22,9 +22,6 @@ func StartStdio(spec Spec, out OutputOptions) (*Stdio, error) {
 	return &Stdio{proc: p, out: NewOutputReader(p, out)}, nil
 }
 
-// PID returns the process ID.
-func (s *Stdio) PID() int { return s.proc.PID() }
-
 // Next returns the next output item.
 func (s *Stdio) Next() (frame.Output, error) {
 	o, err := s.out.Next()

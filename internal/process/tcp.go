@@ -107,9 +107,6 @@ func connect(ctx context.Context, p *Process, port int, timeout time.Duration) (
 	}
 }
 
-// PID returns the process ID.
-func (t *TCP) PID() int { return t.proc.PID() }
-
 // Next returns the next output item read from the connection.
 func (t *TCP) Next() (frame.Output, error) {
 	o, err := t.out.Next()

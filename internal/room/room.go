@@ -56,9 +56,6 @@ func newRoom(h *Hub, name string, c *cache) *Room {
 	}
 }
 
-// Name returns the room's name.
-func (r *Room) Name() string { return r.name }
-
 // Info describes the room; ok is false unless its backend runs.
 func (r *Room) Info() (info Info, ok bool) {
 	r.mu.Lock()

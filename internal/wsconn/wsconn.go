@@ -157,15 +157,6 @@ func (c *Conn) Abort(d time.Duration) {
 	_ = c.ws.SetWriteDeadline(time.Now().Add(d))
 }
 
-// CloseCode returns the close code the peer sent, or 0.
-func CloseCode(err error) int {
-	var ce *gws.CloseError
-	if errors.As(err, &ce) {
-		return int(ce.Code)
-	}
-	return 0
-}
-
 // events routes gws callbacks to the Conn stored in the session slot.
 type events struct {
 	gws.BuiltinEventHandler
