@@ -36,8 +36,10 @@ type Exit struct {
 type StartRequest struct {
 	// Room is the room's name.
 	Room string
-	// Env is the environment built from the first client's request.
-	Env []string
+	// Env builds the environment from the first client's request. It is
+	// called only by the Starter, so that clients joining a running room
+	// do not pay for an environment nobody uses.
+	Env func() []string
 	// Reservation is what Options.Reserve gave the room, or nil.
 	Reservation Reservation
 	// Ended is closed if the room ends while its backend starts (the server

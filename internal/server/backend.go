@@ -20,7 +20,7 @@ func (s *Server) startBackend(req room.StartRequest) (room.Backend, error) {
 	spec := process.Spec{
 		Command: s.cfg.Command,
 		Args:    s.cfg.Args,
-		Env:     req.Env,
+		Env:     req.Env(),
 		Grace:   s.cfg.Grace,
 		Log:     s.log.With("room", req.Room),
 	}

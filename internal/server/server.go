@@ -248,7 +248,7 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 	// 101 it is in the room and misses nothing written after.
 	info := room.ClientInfo{RemoteAddr: r.RemoteAddr, QueryString: r.URL.RawQuery, Query: r.URL.Query()}
 	wr := &writer{done: make(chan struct{})}
-	client, rm, joinErr := s.join(rm, room.StartRequest{Room: name, Env: processEnv(s.baseEnv, name, r)}, info, wr.wake)
+	client, rm, joinErr := s.join(rm, room.StartRequest{Room: name, Env: func() []string { return processEnv(s.baseEnv, name, r) }}, info, wr.wake)
 	if errors.Is(joinErr, room.ErrShuttingDown) {
 		s.refuse(w, log, http.StatusServiceUnavailable, reasonShuttingDown, joinErr.Error())
 		return
