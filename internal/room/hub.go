@@ -85,8 +85,10 @@ type Hub struct {
 	mu      sync.Mutex
 	rooms   map[string]*Room
 	closing bool
-	// caches holds the caches of ended rooms with --cachepersist.
+	// caches holds the caches of ended rooms with --cachepersist, at most
+	// maxKeptCaches of them; kept lists their names, oldest first.
 	caches map[string]*cache
+	kept   []string
 	// pumps counts the rooms whose backend runs; Shutdown waits for them.
 	pumps sync.WaitGroup
 }
@@ -205,10 +207,7 @@ func (h *Hub) remove(r *Room, kept *cache) {
 		delete(h.rooms, r.name)
 	}
 	if kept != nil && len(kept.msgs) > 0 && h.opts.CachePersist {
-		if h.caches == nil {
-			h.caches = make(map[string]*cache)
-		}
-		h.caches[r.name] = kept
+		h.keepCache(r.name, kept)
 	}
 	// Under h.mu, so that a new room of the same name opens after this.
 	r.observerClosed()
@@ -242,7 +241,29 @@ func (h *Hub) takeCache(name string) *cache {
 	}
 	if c := h.caches[name]; c != nil {
 		delete(h.caches, name)
+		h.kept = slices.DeleteFunc(h.kept, func(n string) bool { return n == name })
 		return c
 	}
 	return newCache(h.opts.CacheSize, h.opts.CacheBytes)
+}
+
+// maxKeptCaches bounds the caches kept for ended rooms: room names come
+// from clients, so without a bound a client could make the server keep a
+// cache for every name it can think of. The oldest goes first.
+const maxKeptCaches = 1024
+
+// keepCache keeps c for the next room called name. h.mu is held.
+func (h *Hub) keepCache(name string, c *cache) {
+	if h.caches == nil {
+		h.caches = make(map[string]*cache)
+	}
+	if _, ok := h.caches[name]; ok {
+		h.kept = slices.DeleteFunc(h.kept, func(n string) bool { return n == name })
+	}
+	if len(h.kept) == maxKeptCaches {
+		delete(h.caches, h.kept[0])
+		h.kept = slices.Delete(h.kept, 0, 1)
+	}
+	h.caches[name] = c
+	h.kept = append(h.kept, name)
 }

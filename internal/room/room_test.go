@@ -211,3 +211,24 @@ func BenchmarkFanout(b *testing.B) {
 		})
 	}
 }
+
+func TestKeptCachesAreBounded(t *testing.T) {
+	t.Parallel()
+	h := newTestHub(newFakeBackend(), Options{CacheSize: 1, CacheBytes: 1 << 20, CachePersist: true})
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for i := range maxKeptCaches + 1 {
+		c := newCache(1, 1<<20)
+		c.add(&Message{Data: []byte(strconv.Itoa(i))})
+		h.keepCache(strconv.Itoa(i), c)
+	}
+	if len(h.caches) != maxKeptCaches || len(h.kept) != maxKeptCaches {
+		t.Fatalf("%d caches kept (%d names), want %d", len(h.caches), len(h.kept), maxKeptCaches)
+	}
+	if got := h.takeCache("0"); len(got.msgs) != 0 {
+		t.Fatalf("the oldest kept cache was not the one let go")
+	}
+	if got := h.takeCache("1"); len(got.msgs) != 1 || len(h.kept) != maxKeptCaches-1 {
+		t.Fatalf("cache of room 1 not handed on, or its name still listed")
+	}
+}
