@@ -29,6 +29,23 @@ type Exit struct {
 	Signaled bool
 	// Reason describes the end for logs and close frames.
 	Reason string
+	// Code, when not 0, is the close code the room's clients get: a relay
+	// passes on the one its owner node gave, and a room whose cluster lease
+	// is lost gives 1012. When 0 it follows from Success.
+	Code int
+}
+
+// Relay is implemented by a backend that relays a room whose process runs
+// on another node of a cluster. The room tells it who joins and leaves,
+// so that the owner node can route "_to", count the room's clients and
+// apply --maxclients across the cluster. A relayed room's cache is filled
+// from the owner's, so it neither inherits nor keeps one of its own.
+type Relay interface {
+	// Joined registers a client before its join message is written; an
+	// error (ErrMaxClients when the room is full cluster-wide) refuses it.
+	Joined(id uint32) error
+	// Left unregisters a client after its leave message.
+	Left(id uint32)
 }
 
 // StartRequest is what the first client of a room brings to the start of
@@ -36,6 +53,13 @@ type Exit struct {
 type StartRequest struct {
 	// Room is the room's name.
 	Room string
+	// Self is the room being started, for a backend that also serves
+	// other nodes' clients of it.
+	Self *Room
+	// Link is set when the room starts for another node's clients rather
+	// than for a local one: the backend must then run the process here,
+	// never relay it elsewhere.
+	Link bool
 	// Env builds the environment from the first client's request. It is
 	// called only by the Starter, so that clients joining a running room
 	// do not pay for an environment nobody uses.

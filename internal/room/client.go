@@ -12,6 +12,9 @@ const (
 	CloseGoingAway     = 1001
 	ClosePolicy        = 1008
 	CloseInternalError = 1011
+	// CloseServiceRestart tells clients of a cluster room that its owner
+	// node is gone; reconnecting starts the room again on a live node.
+	CloseServiceRestart = 1012
 )
 
 // Message is one frame for clients. A broadcast message is created once and
@@ -24,6 +27,9 @@ type Message struct {
 	// Data is the payload (a sub-slice of Frame) and Binary its type.
 	Data   []byte
 	Binary bool
+	// To is the client a gwsocket header addressed, 0 for every client;
+	// a cluster link passes it on to the node that holds that client.
+	To uint32
 }
 
 // ClientInfo is what a room knows of a client's request, for the join and
@@ -44,6 +50,9 @@ type Client struct {
 	info ClientInfo
 	// obs is the observer of the room the client joined.
 	obs RoomObserver
+	// link is set for another node's relay of the room: it receives what
+	// its node's clients must get and is not itself a client.
+	link bool
 
 	// mu guards the queue: the messages not yet taken, at most limit
 	// (SPEC §12). Its storage is swapped with the writer's at each Take.
@@ -110,6 +119,11 @@ func (c *Client) Context() context.Context { return c.ctx }
 func (c *Client) CloseStatus() (code int, reason string, drain bool) {
 	return c.code, c.reason, c.drain
 }
+
+// Close ends the client from outside its room, as the room itself would:
+// for a cluster link whose node stopped answering or whose stream has a
+// gap.
+func (c *Client) Close(code int, reason string) { c.finish(code, reason, false) }
 
 // finish ends the client once; later calls change nothing.
 func (c *Client) finish(code int, reason string, drain bool) {

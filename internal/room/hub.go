@@ -70,6 +70,9 @@ type Options struct {
 	// first client is upgraded; an error refuses that client. What it
 	// returns is handed to Start and released when the room ends.
 	Reserve func(room string) (Reservation, error)
+	// NextID, when set, gives connection IDs instead of the hub's own
+	// counter: in a cluster they must be unique across nodes.
+	NextID func() (uint32, error)
 	// Observer receives the rooms' events; nil means none.
 	Observer Observer
 	// Log is the server's logger.
@@ -105,7 +108,15 @@ func NewHub(opts Options) *Hub {
 // reference to it for one client. Every Acquire must be followed by exactly
 // one Release or one Join/Leave pair. Refusals (ErrMaxRooms,
 // ErrShuttingDown) happen here, before the client's upgrade.
-func (h *Hub) Acquire(name string) (*Room, error) {
+func (h *Hub) Acquire(name string) (*Room, error) { return h.acquire(name, false) }
+
+// AcquireLink is Acquire for another node's link to the room: the room is
+// created if needed, and --maxclients does not count the link, since the
+// clients behind it are counted one by one with AddRemote. It is given
+// back with Release or LeaveLink.
+func (h *Hub) AcquireLink(name string) (*Room, error) { return h.acquire(name, true) }
+
+func (h *Hub) acquire(name string, link bool) (*Room, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closing {
@@ -126,11 +137,19 @@ func (h *Hub) Acquire(name string) (*Room, error) {
 		}
 		h.rooms[name] = r
 	}
-	if h.opts.MaxClients > 0 && r.refs >= h.opts.MaxClients {
+	if link {
+		r.linkRefs++
+	} else if h.full(r) {
 		return nil, ErrMaxClients
 	}
 	r.refs++
 	return r, nil
+}
+
+// full reports whether r has as many clients as --maxclients allows,
+// counting those of other nodes. h.mu is held.
+func (h *Hub) full(r *Room) bool {
+	return h.opts.MaxClients > 0 && r.refs-r.linkRefs+r.remoteRefs >= h.opts.MaxClients
 }
 
 // Info describes a live room for the lobby API.
@@ -187,10 +206,15 @@ func (h *Hub) Shutdown() {
 	h.pumps.Wait()
 }
 
-// release drops one reference to r; the last one ends the room.
-func (h *Hub) release(r *Room) {
+// release drops one reference to r, a link's when link is set, and
+// forgets removed clients of other nodes; the last reference ends the room.
+func (h *Hub) release(r *Room, link bool, removed int) {
 	h.mu.Lock()
 	r.refs--
+	if link {
+		r.linkRefs--
+	}
+	r.remoteRefs -= removed
 	last := r.refs == 0
 	h.mu.Unlock()
 	if last {
@@ -224,7 +248,13 @@ func (h *Hub) startPump() bool {
 	return true
 }
 
-func (h *Hub) nextID() uint32 { return h.lastID.Add(1) }
+// nextID gives a new connection ID.
+func (h *Hub) nextID() (uint32, error) {
+	if h.opts.NextID != nil {
+		return h.opts.NextID()
+	}
+	return h.lastID.Add(1), nil
+}
 
 // lastRef reports whether r has just one reference left.
 func (h *Hub) lastRef(r *Room) bool {

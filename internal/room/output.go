@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
 
 	"github.com/scalesocket/scalesocket-go/internal/config"
 	"github.com/scalesocket/scalesocket-go/internal/frame"
@@ -44,6 +45,8 @@ func (r *Room) pump(b Backend) {
 	switch {
 	case protocolErr != nil:
 		code, reason = CloseInternalError, protocolErr.Error()
+	case exit.Code != 0:
+		code = exit.Code
 	case !exit.Success:
 		code = CloseInternalError
 	}
@@ -55,7 +58,7 @@ func (r *Room) pump(b Backend) {
 // "_meta", to nobody but the room's metadata. Delivered messages are
 // counted once, however many clients receive them.
 func (r *Room) route(out frame.Output) {
-	m := &Message{Frame: out.Frame, Data: out.Data, Binary: out.Binary}
+	m := &Message{Frame: out.Frame, Data: out.Data, Binary: out.Binary, To: out.To}
 	switch r.hub.opts.ServerFrame {
 	case config.FrameGWSocket:
 		if out.To != 0 {
@@ -110,16 +113,31 @@ func (r *Room) broadcast(m *Message, cacheIt bool) {
 }
 
 // toIDs queues m for the listed clients that are in the room; a _to of a
-// client elsewhere reaches nobody. Addressed messages are never cached.
+// client elsewhere reaches nobody. A client of another node is reached
+// through that node's link, which gets m once however many of its clients
+// are listed. Addressed messages are never cached.
 func (r *Room) toIDs(m *Message, ids []uint32) {
 	r.hub.opts.Observer.Message(DirectionOut, len(m.Data))
 	var full []*Client
 	r.mu.Lock()
+	links := r.linksBuf[:0]
 	for _, id := range ids {
-		if c := r.clients[id]; c != nil && !c.offer(m) {
+		c := r.clients[id]
+		if c == nil {
+			c = r.remote[id]
+			if c == nil || slices.Contains(links, c) {
+				continue
+			}
+			links = append(links, c)
+		} else if c.link {
+			continue
+		}
+		if !c.offer(m) {
 			full = append(full, c)
 		}
 	}
+	clear(links)
+	r.linksBuf = links[:0]
 	r.mu.Unlock()
 	r.waitForFull(m, full)
 }
