@@ -32,6 +32,37 @@ func base() Config {
 		CacheBytes:   64 << 20,
 		PassEnv:      []string{"PATH", "DYLD_LIBRARY_PATH"},
 		LogFormat:    "text",
+		Placement:    "first",
+		ClusterTTL:   10 * time.Second,
+	}
+}
+
+func TestClusterFlags(t *testing.T) {
+	c := mustParse(t, "--cluster", "nats://a:4222, tls://b:4222", "--clustercreds=u.creds", "--nodename", "n1",
+		"--placement=leastloaded", "--clusterttl", "3s", "cmd")
+	want := base()
+	want.Cluster = []string{"nats://a:4222", "tls://b:4222"}
+	want.ClusterCreds, want.NodeName, want.Placement, want.ClusterTTL = "u.creds", "n1", "leastloaded", 3*time.Second
+	if !reflect.DeepEqual(*c, want) {
+		t.Errorf("got %+v\nwant %+v", *c, want)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--nodename", "n1", "cmd"}, "--nodename requires --cluster"},
+		{[]string{"--placement", "first", "cmd"}, "--placement requires --cluster"},
+		{[]string{"--clusterttl", "5s", "cmd"}, "--clusterttl requires --cluster"},
+		{[]string{"--clustercreds", "f", "cmd"}, "--clustercreds requires --cluster"},
+		{[]string{"--cluster", "nats://a,,b", "cmd"}, `invalid value "nats://a,,b" for --cluster: empty NATS URL in the list`},
+		{[]string{"--cluster", "nats://a", "--placement", "random", "cmd"}, `invalid value "random" for --placement: must be first or leastloaded`},
+		{[]string{"--cluster", "nats://a", "--clusterttl", "500ms", "cmd"}, `invalid value "500ms" for --clusterttl: must be at least 1s`},
+	} {
+		_, err := Parse(tc.args)
+		var ue *UsageError
+		if !errors.As(err, &ue) || ue.Error() != tc.want {
+			t.Errorf("Parse(%q) = %v, want usage error %q", tc.args, err, tc.want)
+		}
 	}
 }
 
@@ -57,11 +88,17 @@ func TestDefaults(t *testing.T) {
 func TestDefaultsShownAreDefaults(t *testing.T) {
 	t.Parallel()
 	want := mustParse(t, "cmd")
+	wantClustered := mustParse(t, "--cluster", "nats://n", "cmd")
 	for _, o := range options {
 		if o.def == "" {
 			continue
 		}
-		got := mustParse(t, "--"+o.name, o.def, "cmd")
+		args, want := []string{"--" + o.name, o.def, "cmd"}, want
+		if o.group == "Cluster" {
+			// The cluster's flags require --cluster.
+			args, want = append([]string{"--cluster", "nats://n"}, args...), wantClustered
+		}
+		got := mustParse(t, args...)
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("--%s %s: got %+v, want the defaults %+v", o.name, o.def, got, want)
 		}
@@ -317,6 +354,7 @@ func TestUsageErrorsNameFlagAndValue(t *testing.T) {
 
 		// conflicts
 		{[]string{"--json", "--frame", "cmd"}, "--json conflicts with --frame"},
+		{[]string{"--oneshot", "--cluster", "nats://n", "cmd"}, "--oneshot conflicts with --cluster"},
 		{[]string{"--frame=gwsocket", "--json", "cmd"}, "--json conflicts with --frame"},
 		{[]string{"--json", "--clientframe=json", "cmd"}, "--json conflicts with --clientframe"},
 		{[]string{"--json", "--serverframe", "json", "cmd"}, "--json conflicts with --serverframe"},
@@ -403,8 +441,10 @@ func TestEveryFlagTested(t *testing.T) {
 		tested[tc.flag] = true
 	}
 	// The switches, -v and --frame have tests of their own.
-	// --tlscert and --tlskey go together: TestTLSFlags.
-	for _, s := range []string{"metrics", "api", "tcp", "oneshot", "binary", "null", "cachepersist", "json", "verbose", "frame", "sameorigin", "tlscert", "tlskey"} {
+	// --tlscert and --tlskey go together: TestTLSFlags; the cluster's
+	// flags require --cluster: TestClusterFlags.
+	for _, s := range []string{"metrics", "api", "tcp", "oneshot", "binary", "null", "cachepersist", "json", "verbose", "frame", "sameorigin", "tlscert", "tlskey",
+		"cluster", "clustercreds", "nodename", "placement", "clusterttl"} {
 		tested[s] = true
 	}
 	for _, o := range options {

@@ -45,6 +45,9 @@ const (
 	// maxDelaySeconds is the most whole seconds a time.Duration can hold
 	// (and an int, on 32-bit platforms).
 	maxDelaySeconds = min(math.MaxInt, math.MaxInt64/1_000_000_000)
+	// minClusterTTL keeps leases from needing renewals more often than
+	// NATS can answer them.
+	minClusterTTL = time.Second
 )
 
 const (
@@ -221,6 +224,34 @@ var options = []option{
 		help:   "allow only pages whose origin is this server's host and port; others get 403",
 		target: func(c *Config) *bool { return &c.Origin.Same }},
 
+	{group: "Cluster", name: "cluster", arg: "URL[,URL...]",
+		help: "share rooms with other servers through these NATS servers (JetStream enabled); " +
+			"credentials may be in the URL, tls:// uses TLS",
+		set: func(c *Config, v string) (err error) { c.Cluster, err = parseList(v, "NATS URL"); return err }},
+	{group: "Cluster", name: "clustercreds", arg: "FILE",
+		help: "NATS credentials file for --cluster",
+		set:  func(c *Config, v string) (err error) { c.ClusterCreds, err = parseNonEmpty(v); return err }},
+	{group: "Cluster", name: "nodename", arg: "NAME",
+		help: "this server's name in the cluster, unique; default: host name and pid",
+		set:  func(c *Config, v string) (err error) { c.NodeName, err = parseNonEmpty(v); return err }},
+	{group: "Cluster", name: "placement", arg: "MODE", def: "first",
+		help: "where a new room runs: first (the node its first client reached) or " +
+			"leastloaded (the node with the fewest rooms)",
+		set: func(c *Config, v string) (err error) {
+			c.Placement, err = parseOneOf(v, "first", "leastloaded")
+			return err
+		}},
+	{group: "Cluster", name: "clusterttl", arg: "DURATION", def: "10s",
+		help: "room lease: a lost node's rooms close and can restart elsewhere within about this long; " +
+			"the same on every node",
+		set: func(c *Config, v string) (err error) {
+			c.ClusterTTL, err = parseDuration(v, false)
+			if err == nil && c.ClusterTTL < minClusterTTL {
+				err = fmt.Errorf("must be at least %v", minClusterTTL)
+			}
+			return err
+		}},
+
 	{group: "Other", name: "help", short: "h", help: "print this help and exit"},
 	{group: "Other", name: "version", short: "V", help: "print the version and exit"},
 }
@@ -236,6 +267,9 @@ var conflicts = [][2]string{
 	{"binary", "null"},
 	{"null", "delimiters"},
 	{"maxrooms", "maxforks"},
+	// A oneshot server serves one client of its own; a cluster shares
+	// rooms with other servers.
+	{"oneshot", "cluster"},
 }
 
 func setVerbosity(c *Config, v string) error {

@@ -74,6 +74,11 @@ func Parse(args []string) (*Config, error) {
 	if p.given["cachepersist"] && !p.given["cache"] {
 		return nil, usageErrorf("--cachepersist requires --cache")
 	}
+	for _, name := range []string{"clustercreds", "nodename", "placement", "clusterttl"} {
+		if p.given[name] && !p.given["cluster"] {
+			return nil, usageErrorf("--%s requires --cluster", name)
+		}
+	}
 	if p.given["tlscert"] != p.given["tlskey"] {
 		return nil, usageErrorf("--tlscert and --tlskey go together")
 	}
