@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/scalesocket/scalesocket-go/internal/cluster"
 	"github.com/scalesocket/scalesocket-go/internal/room"
 )
 
@@ -16,16 +17,54 @@ type lobbyRoom struct {
 	Connections int    `json:"connections"`
 	// Metadata is the room's last "_meta" object, or null.
 	Metadata json.RawMessage `json:"metadata"`
+	// Owner is the node that runs the room's process, in a cluster.
+	Owner string `json:"owner,omitempty"`
 }
 
 func newLobbyRoom(info room.Info) lobbyRoom {
-	meta := json.RawMessage(info.Metadata)
-	// The framing hands over valid JSON; should it ever not, the room is
-	// still listed, without metadata, rather than failing the whole list.
+	return lobbyRoom{Name: info.Name, Connections: info.Connections, Metadata: validJSON(info.Metadata)}
+}
+
+func newClusterLobbyRoom(info cluster.RoomInfo) lobbyRoom {
+	return lobbyRoom{Name: info.Name, Connections: info.Connections, Metadata: validJSON(info.Metadata), Owner: info.Owner}
+}
+
+// validJSON returns meta, or nil if it is not valid JSON. The framing hands
+// over valid JSON; should it ever not, the room is still listed, without
+// metadata, rather than failing the whole list.
+func validJSON(meta []byte) json.RawMessage {
 	if len(meta) > 0 && !json.Valid(meta) {
-		meta = nil
+		return nil
 	}
-	return lobbyRoom{Name: info.Name, Connections: info.Connections, Metadata: meta}
+	return meta
+}
+
+// lobbyRooms lists the live rooms: of the whole cluster in cluster mode.
+func (s *Server) lobbyRooms() []lobbyRoom {
+	if s.node != nil {
+		infos := s.node.Rooms()
+		list := make([]lobbyRoom, len(infos))
+		for i, info := range infos {
+			list[i] = newClusterLobbyRoom(info)
+		}
+		return list
+	}
+	infos := s.hub.Rooms()
+	list := make([]lobbyRoom, len(infos))
+	for i, info := range infos {
+		list[i] = newLobbyRoom(info)
+	}
+	return list
+}
+
+// lobbyRoom describes one live room, of the whole cluster in cluster mode.
+func (s *Server) lobbyRoom(name string) (lobbyRoom, bool) {
+	if s.node != nil {
+		info, ok := s.node.Room(name)
+		return newClusterLobbyRoom(info), ok
+	}
+	info, ok := s.hub.Room(name)
+	return newLobbyRoom(info), ok
 }
 
 // serveAPI answers the lobby API under /api/ with --api:
@@ -51,12 +90,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case len(segs) == 1 && segs[0] == "rooms":
-		infos := s.hub.Rooms()
-		list := make([]lobbyRoom, len(infos))
-		for i, info := range infos {
-			list[i] = newLobbyRoom(info)
-		}
-		s.writeJSON(w, r, list)
+		s.writeJSON(w, r, s.lobbyRooms())
 		return
 	case len(segs) == 0 || len(segs) > 2 || segs[0] == "":
 		jsonError(w, r, http.StatusNotFound, "not found")
@@ -70,12 +104,11 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	info, ok := s.hub.Room(segs[0])
+	lr, ok := s.lobbyRoom(segs[0])
 	if !ok {
 		jsonError(w, r, http.StatusNotFound, "room not found")
 		return
 	}
-	lr := newLobbyRoom(info)
 	switch field {
 	case "connections":
 		s.writeJSON(w, r, lr.Connections)

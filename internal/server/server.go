@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/scalesocket/scalesocket-go/internal/cluster"
 	"github.com/scalesocket/scalesocket-go/internal/config"
 	"github.com/scalesocket/scalesocket-go/internal/frame"
 	"github.com/scalesocket/scalesocket-go/internal/process"
@@ -53,6 +54,8 @@ type Server struct {
 	cert *certificate
 	// ext holds /metrics, the lobby API's and static files' state.
 	ext extras
+	// node is this server's membership of a cluster with --cluster.
+	node *cluster.Node
 
 	// conns counts the running connection handlers.
 	conns sync.WaitGroup
@@ -82,11 +85,16 @@ func New(cfg *config.Config, log *slog.Logger) *Server {
 		s.cert = &certificate{certFile: cfg.TLSCert, keyFile: cfg.TLSKey}
 	}
 	maxRooms := cfg.MaxRooms
-	if cfg.Oneshot {
+	switch {
+	case cfg.Oneshot:
 		maxRooms = 1
+	case len(cfg.Cluster) > 0:
+		// The cluster counts rooms across nodes.
+		maxRooms = 0
 	}
 	s.hub = room.NewHub(room.Options{
-		Start:        s.startBackend,
+		Start:        s.startRoom,
+		NextID:       s.nextID(),
 		MaxRooms:     maxRooms,
 		MaxClients:   cfg.MaxClients,
 		Binary:       cfg.Binary,
@@ -139,6 +147,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	defer s.closeStatic()
+	if err := s.joinCluster(ctx); err != nil {
+		return err
+	}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	s.log.Info("listening", "addr", ln.Addr().String(), "scheme", scheme)
@@ -167,6 +178,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	s.hub.Shutdown()
 	s.conns.Wait()
+	s.leaveCluster()
 	return err
 }
 
@@ -249,8 +261,10 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 	info := room.ClientInfo{RemoteAddr: r.RemoteAddr, QueryString: r.URL.RawQuery, Query: r.URL.Query()}
 	wr := &writer{done: make(chan struct{})}
 	client, rm, joinErr := s.join(rm, room.StartRequest{Room: name, Env: func() []string { return processEnv(s.baseEnv, name, r) }}, info, wr.wake)
-	if errors.Is(joinErr, room.ErrShuttingDown) {
-		s.refuse(w, log, http.StatusServiceUnavailable, reasonShuttingDown, joinErr.Error())
+	if errors.Is(joinErr, room.ErrShuttingDown) || errors.Is(joinErr, room.ErrMaxRooms) || errors.Is(joinErr, room.ErrMaxClients) {
+		// In a cluster, rooms and clients are counted across nodes when
+		// the room starts or the client joins.
+		s.refuse(w, log, http.StatusServiceUnavailable, acquireRefusal(joinErr), joinErr.Error())
 		return
 	}
 	conn, err := s.up.Upgrade(w, r)
