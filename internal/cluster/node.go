@@ -33,6 +33,9 @@ import (
 	"github.com/scalesocket/scalesocket-go/internal/room"
 )
 
+// connectTimeout bounds the wait for NATS when a node starts.
+const connectTimeout = 30 * time.Second
+
 // Placements say which node runs a new room.
 const (
 	// PlacementFirst runs a room on the node its first client reached.
@@ -146,10 +149,14 @@ func Connect(ctx context.Context, opts Options) (*Node, error) {
 		owned: make(map[*room.Room]*owner),
 		quit:  make(chan struct{}),
 	}
-	closed := make(chan struct{})
+	closed, connected := make(chan struct{}), make(chan struct{}, 1)
 	natsOpts := []nats.Option{
 		nats.Name("scalesocket " + opts.Name),
 		nats.ClosedHandler(func(*nats.Conn) { close(closed) }),
+		// A node may start before NATS does (as on Kubernetes): it waits
+		// for it, within bounds, rather than failing at once.
+		nats.RetryOnFailedConnect(true),
+		nats.ConnectHandler(func(*nats.Conn) { connected <- struct{}{} }),
 		nats.MaxReconnects(-1),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			n.log.Warn("lost the NATS connection; rooms whose lease cannot be renewed will close", "err", err)
@@ -171,6 +178,22 @@ func Connect(ctx context.Context, opts Options) (*Node, error) {
 	nc, err := nats.Connect(strings.Join(opts.URLs, ","), natsOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to NATS: %w", err)
+	}
+	if !nc.IsConnected() {
+		n.log.Info("waiting for NATS", "servers", len(opts.URLs), "timeout", connectTimeout)
+		timer := time.NewTimer(connectTimeout)
+		defer timer.Stop()
+		select {
+		case <-connected:
+		case <-timer.C:
+			err = fmt.Errorf("connect to NATS: no server answered within %v", connectTimeout)
+		case <-ctx.Done():
+			err = fmt.Errorf("connect to NATS: %w", ctx.Err())
+		}
+		if err != nil {
+			nc.Close()
+			return nil, err
+		}
 	}
 	n.nc, n.closed = nc, closed
 	if err := n.openBuckets(ctx); err != nil {
