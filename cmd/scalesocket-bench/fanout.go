@@ -5,6 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +22,9 @@ type fanoutScenario struct {
 	sample           int
 	rate             float64
 	room, trigger    string
+	// spread lists more nodes of a cluster to connect clients to.
+	spread     string
+	spreadURLs []*url.URL
 }
 
 // syncEvery is how often the room is asked again whether every client has
@@ -35,6 +40,7 @@ func (s *fanoutScenario) flags(fs *flag.FlagSet) {
 	fs.IntVar(&s.conc, "conc", 100, "connects in parallel while joining")
 	fs.StringVar(&s.room, "room", "", "room (default: a new one)")
 	fs.IntVar(&s.sample, "sample", 0, "time every Nth line for the latency (0: every line when paced, every 8th in a burst, where reading the clock is a fifth of the client's work)")
+	fs.StringVar(&s.spread, "spread", "", "comma-separated ws:// URLs of more nodes of the -url server's cluster: clients go to -url and these in turn")
 	fs.StringVar(&s.trigger, "trigger", "one", "who triggers the lines: one (the room's backend is shared, as with ScaleSocket) or each (a backend per connection, as with websocketd)")
 }
 
@@ -45,6 +51,18 @@ func (s *fanoutScenario) check() (map[string]any, error) {
 	if err := flagChoice("trigger", s.trigger, "one", "each"); err != nil {
 		return nil, err
 	}
+	if s.spread != "" {
+		for _, raw := range strings.Split(s.spread, ",") {
+			u, err := url.Parse(raw)
+			if err != nil {
+				return nil, fmt.Errorf("-spread: %w", err)
+			}
+			if err := checkLoopback(u); err != nil {
+				return nil, fmt.Errorf("-spread: %w", err)
+			}
+			s.spreadURLs = append(s.spreadURLs, u)
+		}
+	}
 	switch {
 	case s.sample < 0:
 		return nil, errors.New("-sample must be ≥ 0")
@@ -53,7 +71,7 @@ func (s *fanoutScenario) check() (map[string]any, error) {
 	case s.sample == 0:
 		s.sample = 8
 	}
-	return map[string]any{"c": s.c, "m": s.m, "rate": s.rate, "size": s.size, "trigger": s.trigger, "sample": s.sample}, nil
+	return map[string]any{"c": s.c, "m": s.m, "rate": s.rate, "size": s.size, "trigger": s.trigger, "sample": s.sample, "nodes": 1 + len(s.spreadURLs)}, nil
 }
 
 func (s *fanoutScenario) conns() int { return s.c }
@@ -74,6 +92,7 @@ func (s *fanoutScenario) run(ctx context.Context, env *Env, r *Report) {
 	if room == "" {
 		room = uniqueRoom("fanout")
 	}
+	env.Spread = s.spreadURLs
 	var rec Recorder
 	clients := make([]*fanClient, s.c)
 	var synced, finished atomic.Int64

@@ -245,21 +245,37 @@ type Env struct {
 	Sources  []net.Addr
 	Log      io.Writer
 	Progress time.Duration
+	// Spread lists more servers, the nodes of one cluster: dialMany
+	// spreads its clients over the target and these, in turn.
+	Spread []*url.URL
 
 	nextSource atomic.Uint64
 }
 
-// roomURL is the URL of room on the target.
-func (e *Env) roomURL(room string) string {
-	u := *e.Target.URL
+// roomURL is the URL of room on server u.
+func roomURL(u url.URL, room string) string {
 	u.Path, u.RawPath, u.RawQuery = "/"+room, "", ""
 	return u.String()
 }
 
-// dial connects one client to room, from the next source address.
+// dial connects one client to room on the target, from the next source
+// address.
 func (e *Env) dial(ctx context.Context, room string, onMessage func([]byte)) (Conn, error) {
+	return e.dialTo(ctx, e.Target.URL, room, onMessage)
+}
+
+// dialTo connects one client to room on server u.
+func (e *Env) dialTo(ctx context.Context, u *url.URL, room string, onMessage func([]byte)) (Conn, error) {
 	src := e.Sources[int(e.nextSource.Add(1)-1)%len(e.Sources)]
-	return e.Client.Dial(ctx, e.roomURL(room), src, onMessage)
+	return e.Client.Dial(ctx, roomURL(*u, room), src, onMessage)
+}
+
+// serverOf is the server client i of dialMany connects to.
+func (e *Env) serverOf(i int) *url.URL {
+	if i%(1+len(e.Spread)) == 0 {
+		return e.Target.URL
+	}
+	return e.Spread[i%(1+len(e.Spread))-1]
 }
 
 // dialMany connects n clients, conc at a time, client i to roomOf(i) with
@@ -283,7 +299,7 @@ func (e *Env) dialMany(ctx context.Context, n, conc int, roomOf func(int) string
 				if i >= n {
 					return
 				}
-				c, err := e.dial(ctx, roomOf(i), onMessage(i))
+				c, err := e.dialTo(ctx, e.serverOf(i), roomOf(i), onMessage(i))
 				if err != nil {
 					mu.Lock()
 					if firstErr == nil {
