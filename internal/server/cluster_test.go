@@ -348,3 +348,49 @@ func (p *proxy) cut() {
 	p.mu.Unlock()
 	p.wg.Wait()
 }
+
+// TestClusterCacheReplayWhileWriting: a client that joins on a relay node
+// while the owner's process writes a long numbered stream gets cache then
+// live with no gap and no duplicate, as on one server.
+func TestClusterCacheReplayWhileWriting(t *testing.T) {
+	ns := natstest.Start(t)
+	const last = 100000
+	args := []string{"--cache=1000", "--sendqueue", "64", "sh", "--", "-c", "read go; seq 1 " + strconv.Itoa(last) + "; exec cat >/dev/null"}
+	n1 := startNode(t, ns.URL(), "n1", args...)
+	n2 := startNode(t, ns.URL(), "n2", args...)
+	a := n1.dial(t, "stream")
+	a.send("go")
+	for {
+		if _, msg := a.read(); msg == "500" {
+			break
+		}
+	}
+	b := n2.dial(t, "stream")
+	_, first := b.read()
+	prev, err := strconv.Atoi(first)
+	if err != nil || prev > last-1000 {
+		t.Fatalf("late joiner's first message %q, want a cached number", first)
+	}
+	for prev < last {
+		_, msg := b.read()
+		n, err := strconv.Atoi(msg)
+		if err != nil || n != prev+1 {
+			t.Fatalf("after %d got %q: gap or duplicate", prev, msg)
+		}
+		prev = n
+	}
+}
+
+// TestClusterMaxRooms: --maxrooms counts the rooms of every node.
+func TestClusterMaxRooms(t *testing.T) {
+	ns := natstest.Start(t)
+	n1 := startNode(t, ns.URL(), "n1", "--maxrooms", "1", "--api", "cat")
+	n2 := startNode(t, ns.URL(), "n2", "--maxrooms", "1", "--api", "cat")
+	n1.dial(t, "a")
+	waitFor(t, "n2 to see room a", func() bool { return n2.lobby(t)["a"].Owner == "n1" })
+	if got := n2.refusal(t, "b"); got != 503 {
+		t.Fatalf("a second room on another node got %d, want 503", got)
+	}
+	// Joining the existing room from another node is not a new room.
+	n2.dial(t, "a")
+}
