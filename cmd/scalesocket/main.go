@@ -56,12 +56,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := process.BecomeSubreaper(); err != nil {
 		log.Warn("cannot adopt orphaned processes; children of a room's process may linger as zombies", "err", err)
 	}
+	srv := server.New(cfg, log)
+	// With --cluster, clients are accepted only once the server is in the
+	// cluster.
+	if err := srv.JoinCluster(ctx); err != nil {
+		log.Error("cannot join the cluster", "err", err)
+		return exitError
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		log.Error("cannot listen", "addr", cfg.Addr, "err", err)
+		srv.LeaveCluster()
 		return exitError
 	}
-	srv := server.New(cfg, log)
 	// SIGHUP re-reads the TLS certificate, for as long as the server runs.
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)

@@ -17,7 +17,7 @@ type RoomInfo struct {
 	Name  string
 	Owner string
 	// Connections counts the room's clients on every node, as of the
-	// owner's last lease renewal (at most a fifth of the TTL ago).
+	// owner's last lease renewal (at most a third of the TTL ago).
 	Connections int
 	// Metadata is the room's JSON metadata, or nil.
 	Metadata []byte

@@ -33,8 +33,8 @@ import (
 	"github.com/scalesocket/scalesocket-go/internal/room"
 )
 
-// connectTimeout bounds the wait for NATS when a node starts.
-const connectTimeout = 30 * time.Second
+// connectTimeout bounds the wait for NATS when a node starts (SPEC §15).
+const connectTimeout = 10 * time.Second
 
 // Placements say which node runs a new room.
 const (
@@ -63,9 +63,9 @@ type Options struct {
 	Name string
 	// Placement is PlacementFirst or PlacementLeastLoaded.
 	Placement string
-	// TTL is the lease of a room's owner: a node that dies is noticed, and
-	// its rooms can start elsewhere, within about this long. Every node of
-	// a cluster must use the same.
+	// TTL is the lease of a room's owner, renewed every third of it: a
+	// node that dies is noticed, and its rooms can start elsewhere, within
+	// about this long. Every node of a cluster must use the same.
 	TTL time.Duration
 	// MaxRooms caps the rooms of the whole cluster; 0 is no cap.
 	MaxRooms int
@@ -108,8 +108,10 @@ type Node struct {
 	rooms  jetstream.KeyValue
 	nodes  jetstream.KeyValue
 	ids    *IDs
-	// beat is how often owners and relays show they are alive.
-	beat time.Duration
+	// beat is how often owners and relays show they are alive, and
+	// renewEvery how often an owner renews its leases.
+	beat       time.Duration
+	renewEvery time.Duration
 
 	// hub is the server's rooms, where other nodes' links attach.
 	hub    *room.Hub
@@ -145,7 +147,8 @@ func Connect(ctx context.Context, opts Options) (*Node, error) {
 	n := &Node{
 		opts:  opts,
 		log:   opts.Log.With("node", opts.Name),
-		beat:  opts.TTL / 5,
+		beat:       opts.TTL / 5,
+		renewEvery: opts.TTL / 3,
 		owned: make(map[*room.Room]*owner),
 		quit:  make(chan struct{}),
 	}

@@ -131,7 +131,7 @@ func (n *Node) release(key string, rev uint64) {
 	}
 }
 
-// keepLease renews the lease every beat. The lease is known to last TTL
+// keepLease renews the lease every third of its TTL. The lease is known to last TTL
 // from the moment a renewal was sent; the process is stopped before that
 // runs out without a renewal, so that once another node can claim the
 // room, this one is no longer heard.
@@ -145,7 +145,7 @@ func (o *owner) keepLease() {
 	validUntil := time.Now().Add(ttl - margin)
 	expiry := time.NewTimer(time.Until(validUntil))
 	defer expiry.Stop()
-	tick := time.NewTicker(o.n.beat)
+	tick := time.NewTicker(o.n.renewEvery)
 	defer tick.Stop()
 	for {
 		select {
@@ -184,7 +184,7 @@ func (o *owner) renew(rev uint64) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), o.n.beat)
+	ctx, cancel := context.WithTimeout(context.Background(), o.n.renewEvery)
 	defer cancel()
 	return o.n.rooms.Update(ctx, o.key, value, rev)
 }

@@ -124,12 +124,12 @@ type Config struct {
 	// Cluster lists the NATS servers of cluster mode; nil runs alone.
 	// ClusterCreds is a NATS credentials file. NodeName names this server
 	// in the cluster ("" for host name and pid), Placement is "first" or
-	// "leastloaded", and ClusterTTL is the lease of a room's owner.
+	// "leastloaded", and LeaseTTL is the lease of a room's owner.
 	Cluster      []string
 	ClusterCreds string
 	NodeName     string
 	Placement    string
-	ClusterTTL   time.Duration
+	LeaseTTL     time.Duration
 
 	// PassEnv names the server's environment variables given to the process.
 	PassEnv []string

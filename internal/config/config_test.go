@@ -33,16 +33,16 @@ func base() Config {
 		PassEnv:      []string{"PATH", "DYLD_LIBRARY_PATH"},
 		LogFormat:    "text",
 		Placement:    "first",
-		ClusterTTL:   10 * time.Second,
+		LeaseTTL:     10 * time.Second,
 	}
 }
 
 func TestClusterFlags(t *testing.T) {
 	c := mustParse(t, "--cluster", "nats://a:4222, tls://b:4222", "--clustercreds=u.creds", "--nodename", "n1",
-		"--placement=leastloaded", "--clusterttl", "3s", "cmd")
+		"--placement=leastloaded", "--leasettl", "3s", "cmd")
 	want := base()
 	want.Cluster = []string{"nats://a:4222", "tls://b:4222"}
-	want.ClusterCreds, want.NodeName, want.Placement, want.ClusterTTL = "u.creds", "n1", "leastloaded", 3*time.Second
+	want.ClusterCreds, want.NodeName, want.Placement, want.LeaseTTL = "u.creds", "n1", "leastloaded", 3*time.Second
 	if !reflect.DeepEqual(*c, want) {
 		t.Errorf("got %+v\nwant %+v", *c, want)
 	}
@@ -52,11 +52,11 @@ func TestClusterFlags(t *testing.T) {
 	}{
 		{[]string{"--nodename", "n1", "cmd"}, "--nodename requires --cluster"},
 		{[]string{"--placement", "first", "cmd"}, "--placement requires --cluster"},
-		{[]string{"--clusterttl", "5s", "cmd"}, "--clusterttl requires --cluster"},
+		{[]string{"--leasettl", "5s", "cmd"}, "--leasettl requires --cluster"},
 		{[]string{"--clustercreds", "f", "cmd"}, "--clustercreds requires --cluster"},
 		{[]string{"--cluster", "nats://a,,b", "cmd"}, `invalid value "nats://a,,b" for --cluster: empty NATS URL in the list`},
 		{[]string{"--cluster", "nats://a", "--placement", "random", "cmd"}, `invalid value "random" for --placement: must be first or leastloaded`},
-		{[]string{"--cluster", "nats://a", "--clusterttl", "500ms", "cmd"}, `invalid value "500ms" for --clusterttl: must be at least 1s`},
+		{[]string{"--cluster", "nats://a", "--leasettl", "500ms", "cmd"}, `invalid value "500ms" for --leasettl: must be at least 1s`},
 	} {
 		_, err := Parse(tc.args)
 		var ue *UsageError
@@ -444,7 +444,7 @@ func TestEveryFlagTested(t *testing.T) {
 	// --tlscert and --tlskey go together: TestTLSFlags; the cluster's
 	// flags require --cluster: TestClusterFlags.
 	for _, s := range []string{"metrics", "api", "tcp", "oneshot", "binary", "null", "cachepersist", "json", "verbose", "frame", "sameorigin", "tlscert", "tlskey",
-		"cluster", "clustercreds", "nodename", "placement", "clusterttl"} {
+		"cluster", "clustercreds", "nodename", "placement", "leasettl"} {
 		tested[s] = true
 	}
 	for _, o := range options {

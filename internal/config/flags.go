@@ -45,9 +45,9 @@ const (
 	// maxDelaySeconds is the most whole seconds a time.Duration can hold
 	// (and an int, on 32-bit platforms).
 	maxDelaySeconds = min(math.MaxInt, math.MaxInt64/1_000_000_000)
-	// minClusterTTL keeps leases from needing renewals more often than
+	// minLeaseTTL keeps leases from needing renewals more often than
 	// NATS can answer them.
-	minClusterTTL = time.Second
+	minLeaseTTL = time.Second
 )
 
 const (
@@ -241,13 +241,13 @@ var options = []option{
 			c.Placement, err = parseOneOf(v, "first", "leastloaded")
 			return err
 		}},
-	{group: "Cluster", name: "clusterttl", arg: "DURATION", def: "10s",
-		help: "room lease: a lost node's rooms close and can restart elsewhere within about this long; " +
-			"the same on every node",
+	{group: "Cluster", name: "leasettl", arg: "DURATION", def: "10s",
+		help: "how long a node owns a room without renewing (every third of it): a lost node's rooms " +
+			"close and can restart elsewhere within about this long; the same on every node",
 		set: func(c *Config, v string) (err error) {
-			c.ClusterTTL, err = parseDuration(v, false)
-			if err == nil && c.ClusterTTL < minClusterTTL {
-				err = fmt.Errorf("must be at least %v", minClusterTTL)
+			c.LeaseTTL, err = parseDuration(v, false)
+			if err == nil && c.LeaseTTL < minLeaseTTL {
+				err = fmt.Errorf("must be at least %v", minLeaseTTL)
 			}
 			return err
 		}},

@@ -74,7 +74,7 @@ func Parse(args []string) (*Config, error) {
 	if p.given["cachepersist"] && !p.given["cache"] {
 		return nil, usageErrorf("--cachepersist requires --cache")
 	}
-	for _, name := range []string{"clustercreds", "nodename", "placement", "clusterttl"} {
+	for _, name := range []string{"clustercreds", "nodename", "placement", "leasettl"} {
 		if p.given[name] && !p.given["cluster"] {
 			return nil, usageErrorf("--%s requires --cluster", name)
 		}

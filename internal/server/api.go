@@ -17,8 +17,8 @@ type lobbyRoom struct {
 	Connections int    `json:"connections"`
 	// Metadata is the room's last "_meta" object, or null.
 	Metadata json.RawMessage `json:"metadata"`
-	// Owner is the node that runs the room's process, in a cluster.
-	Owner string `json:"owner,omitempty"`
+	// Node is the node that runs the room's process, in a cluster.
+	Node string `json:"node,omitempty"`
 }
 
 func newLobbyRoom(info room.Info) lobbyRoom {
@@ -26,7 +26,7 @@ func newLobbyRoom(info room.Info) lobbyRoom {
 }
 
 func newClusterLobbyRoom(info cluster.RoomInfo) lobbyRoom {
-	return lobbyRoom{Name: info.Name, Connections: info.Connections, Metadata: validJSON(info.Metadata), Owner: info.Owner}
+	return lobbyRoom{Name: info.Name, Connections: info.Connections, Metadata: validJSON(info.Metadata), Node: info.Owner}
 }
 
 // validJSON returns meta, or nil if it is not valid JSON. The framing hands

@@ -27,8 +27,8 @@ type lobbyEntry struct {
 	Name        string          `json:"name"`
 	Connections int             `json:"connections"`
 	Metadata    json.RawMessage `json:"metadata"`
-	// Owner is the node that runs the room, in a cluster.
-	Owner string `json:"owner"`
+	// Node is the node that runs the room, in a cluster.
+	Node string `json:"node"`
 }
 
 // lobby returns the room list as a map by name.

@@ -8,10 +8,12 @@ import (
 	"github.com/scalesocket/scalesocket-go/internal/room"
 )
 
-// joinCluster connects to the cluster with --cluster, before the server
-// accepts its first client.
-func (s *Server) joinCluster(ctx context.Context) error {
-	if len(s.cfg.Cluster) == 0 {
+// JoinCluster connects to the cluster with --cluster; without it, it does
+// nothing. Serve calls it if it has not been called, but main calls it
+// first, so that the server listens only once it is in the cluster
+// (SPEC §15). A server that joined and is not served must LeaveCluster.
+func (s *Server) JoinCluster(ctx context.Context) error {
+	if len(s.cfg.Cluster) == 0 || s.node != nil {
 		return nil
 	}
 	name := s.cfg.NodeName
@@ -23,7 +25,7 @@ func (s *Server) joinCluster(ctx context.Context) error {
 		Creds:     s.cfg.ClusterCreds,
 		Name:      name,
 		Placement: s.cfg.Placement,
-		TTL:       s.cfg.ClusterTTL,
+		TTL:       s.cfg.LeaseTTL,
 		MaxRooms:  s.cfg.MaxRooms,
 		Log:       s.log,
 	}
@@ -44,10 +46,11 @@ func (s *Server) joinCluster(ctx context.Context) error {
 	return nil
 }
 
-// leaveCluster leaves the cluster once the hub has shut down.
-func (s *Server) leaveCluster() {
+// LeaveCluster leaves the cluster once the hub has shut down.
+func (s *Server) LeaveCluster() {
 	if s.node != nil {
 		s.node.Close()
+		s.node = nil
 	}
 }
 

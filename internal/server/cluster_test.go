@@ -19,15 +19,15 @@ import (
 	"github.com/scalesocket/scalesocket-go/internal/cluster/natstest"
 )
 
-// clusterTTL is the lease of the cluster tests: short, so that a lost
+// leaseTTL is the lease of the cluster tests: short, so that a lost
 // node is noticed quickly, and long enough for two shared cores.
-const clusterTTL = "2s"
+const leaseTTL = "2s"
 
 // startNode starts one node of a cluster on NATS at natsURL, with the
 // cluster's flags before args.
 func startNode(t *testing.T, natsURL, name string, args ...string) *testServer {
 	t.Helper()
-	return startServer(t, append([]string{"--cluster", natsURL, "--nodename", name, "--clusterttl", clusterTTL}, args...)...)
+	return startServer(t, append([]string{"--cluster", natsURL, "--nodename", name, "--leasettl", leaseTTL}, args...)...)
 }
 
 // pids lists the PIDs that testdata/pidfile.sh processes wrote to dir.
@@ -132,7 +132,7 @@ func TestClusterRoomAcrossNodes(t *testing.T) {
 	}
 	pid := pids(t, dir)[0]
 
-	want := `[{"name":"r","connections":3,"metadata":null,"owner":"n1"}]`
+	want := `[{"name":"r","connections":3,"metadata":null,"node":"n1"}]`
 	for _, n := range nodes {
 		var got string
 		waitFor(t, "the lobby to show the room on every node", func() bool {
@@ -274,7 +274,7 @@ func TestClusterLeastLoaded(t *testing.T) {
 		c.expect("x")
 		var owner string
 		waitFor(t, "the lobby to show "+name, func() bool {
-			owner = nodes[0].lobby(t)[name].Owner
+			owner = nodes[0].lobby(t)[name].Node
 			return owner != ""
 		})
 		want[owner] = true
@@ -387,7 +387,7 @@ func TestClusterMaxRooms(t *testing.T) {
 	n1 := startNode(t, ns.URL(), "n1", "--maxrooms", "1", "--api", "cat")
 	n2 := startNode(t, ns.URL(), "n2", "--maxrooms", "1", "--api", "cat")
 	n1.dial(t, "a")
-	waitFor(t, "n2 to see room a", func() bool { return n2.lobby(t)["a"].Owner == "n1" })
+	waitFor(t, "n2 to see room a", func() bool { return n2.lobby(t)["a"].Node == "n1" })
 	if got := n2.refusal(t, "b"); got != 503 {
 		t.Fatalf("a second room on another node got %d, want 503", got)
 	}

@@ -147,7 +147,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	defer s.closeStatic()
-	if err := s.joinCluster(ctx); err != nil {
+	if err := s.JoinCluster(ctx); err != nil {
 		return err
 	}
 	served := make(chan error, 1)
@@ -178,7 +178,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	s.hub.Shutdown()
 	s.conns.Wait()
-	s.leaveCluster()
+	s.LeaveCluster()
 	return err
 }
 
