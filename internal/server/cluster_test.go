@@ -394,3 +394,46 @@ func TestClusterMaxRooms(t *testing.T) {
 	// Joining the existing room from another node is not a new room.
 	n2.dial(t, "a")
 }
+
+// TestClusterGWSocketAcrossNodes: with gwsocket framing the header's
+// client ID routes a message to the node that holds the client, with its
+// frame type.
+func TestClusterGWSocketAcrossNodes(t *testing.T) {
+	ns := natstest.Start(t)
+	n1 := startNode(t, ns.URL(), "n1", "--frame=gwsocket", "cat")
+	n2 := startNode(t, ns.URL(), "n2", "--frame=gwsocket", "cat")
+	a := n1.dial(t, "gw")
+	b := n2.dial(t, "gw")
+	if err := b.c.Write(t.Context(), websocket.MessageBinary, []byte{0, 1, 2}); err != nil {
+		t.Fatal(err)
+	}
+	if typ, got := b.read(); typ != websocket.MessageBinary || got != "\x00\x01\x02" {
+		t.Fatalf("b got %v %q", typ, got)
+	}
+	a.send("for a")
+	a.expect("for a") // a got nothing of b's
+	b.send("for b")
+	b.expect("for b") // and b nothing of a's
+}
+
+// TestClusterProcessExit: a process that exits by itself has its last
+// output delivered on every node, then every client is closed as on one
+// server: 1000 for status 0, 1011 otherwise, with the status as reason.
+func TestClusterProcessExit(t *testing.T) {
+	ns := natstest.Start(t)
+	for _, tc := range []struct {
+		status string
+		code   websocket.StatusCode
+	}{{"0", websocket.StatusNormalClosure}, {"3", websocket.StatusInternalError}} {
+		script := "read go; echo bye; exit " + tc.status
+		n1 := startNode(t, ns.URL(), "n1-"+tc.status, "sh", "--", "-c", script)
+		n2 := startNode(t, ns.URL(), "n2-"+tc.status, "sh", "--", "-c", script)
+		a := n1.dial(t, "exit"+tc.status)
+		b := n2.dial(t, "exit"+tc.status)
+		b.send("go")
+		for _, c := range []*testClient{a, b} {
+			c.expect("bye")
+			c.expectClose(tc.code, "process exited with status "+tc.status)
+		}
+	}
+}
