@@ -63,6 +63,17 @@ func (c *testClient) joinID() uint32 {
 	return join.From
 }
 
+// pair connects a client of room r to each of two nodes running an echo,
+// and checks that a message of the second reaches both.
+func pair(t *testing.T, n1, n2 *testServer) (a, b *testClient) {
+	t.Helper()
+	a, b = n1.dial(t, "r"), n2.dial(t, "r")
+	b.send("ping")
+	a.expect("ping")
+	b.expect("ping")
+	return a, b
+}
+
 // lobbyBody returns the server's /api/rooms/ body as it is.
 func (s *testServer) lobbyBody(t *testing.T) string {
 	t.Helper()
@@ -181,11 +192,7 @@ func TestClusterOwnerShutdown(t *testing.T) {
 	dir := t.TempDir()
 	n1 := startNode(t, ns.URL(), "n1", "testdata/pidfile.sh", "--", dir)
 	n2 := startNode(t, ns.URL(), "n2", "testdata/pidfile.sh", "--", dir)
-	a := n1.dial(t, "r")
-	b := n2.dial(t, "r")
-	b.send("ping")
-	a.expect("ping")
-	b.expect("ping")
+	a, b := pair(t, n1, n2)
 	old := pids(t, dir)
 	n1.stop()
 	a.expectClose(websocket.StatusGoingAway, "")
@@ -210,11 +217,7 @@ func TestClusterOwnerLosesNATS(t *testing.T) {
 	proxy := startProxy(t, ns.URL())
 	n1 := startNode(t, proxy.url(), "n1", "testdata/pidfile.sh", "--", dir)
 	n2 := startNode(t, ns.URL(), "n2", "testdata/pidfile.sh", "--", dir)
-	a := n1.dial(t, "r")
-	b := n2.dial(t, "r")
-	b.send("ping")
-	a.expect("ping")
-	b.expect("ping")
+	a, b := pair(t, n1, n2)
 	old := pids(t, dir)[0]
 
 	proxy.cut()
@@ -354,31 +357,9 @@ func (p *proxy) cut() {
 // live with no gap and no duplicate, as on one server.
 func TestClusterCacheReplayWhileWriting(t *testing.T) {
 	ns := natstest.Start(t)
-	const last = 100000
-	args := []string{"--cache=1000", "--sendqueue", "64", "sh", "--", "-c", "read go; seq 1 " + strconv.Itoa(last) + "; exec cat >/dev/null"}
-	n1 := startNode(t, ns.URL(), "n1", args...)
-	n2 := startNode(t, ns.URL(), "n2", args...)
-	a := n1.dial(t, "stream")
-	a.send("go")
-	for {
-		if _, msg := a.read(); msg == "500" {
-			break
-		}
-	}
-	b := n2.dial(t, "stream")
-	_, first := b.read()
-	prev, err := strconv.Atoi(first)
-	if err != nil || prev > last-1000 {
-		t.Fatalf("late joiner's first message %q, want a cached number", first)
-	}
-	for prev < last {
-		_, msg := b.read()
-		n, err := strconv.Atoi(msg)
-		if err != nil || n != prev+1 {
-			t.Fatalf("after %d got %q: gap or duplicate", prev, msg)
-		}
-		prev = n
-	}
+	n1 := startNode(t, ns.URL(), "n1", streamArgs...)
+	n2 := startNode(t, ns.URL(), "n2", streamArgs...)
+	expectReplayWhileWriting(t, n1, n2)
 }
 
 // TestClusterMaxRooms: --maxrooms counts the rooms of every node.

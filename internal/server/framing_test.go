@@ -151,29 +151,41 @@ func octal(b []byte) string {
 	return sb.String()
 }
 
+// streamArgs is the command line of the cache replay tests: a process
+// that writes the numbers 1 to streamLast once a client says go.
+var streamArgs = []string{"--cache=1000", "--sendqueue", "64", "sh", "--", "-c", "read go; seq 1 " + strconv.Itoa(streamLast) + "; exec cat >/dev/null"}
+
+const streamLast = 100000
+
 // TestCacheReplayWhileWriting joins a client while the process is still
 // writing a long numbered stream: what it gets, cache then live, must be
 // consecutive numbers up to the end, with no gap and no duplicate.
 func TestCacheReplayWhileWriting(t *testing.T) {
 	t.Parallel()
-	const last = 100000
-	s := startServer(t, "--cache=1000", "--sendqueue", "64", "sh", "--", "-c", "read go; seq 1 "+strconv.Itoa(last)+"; exec cat >/dev/null")
-	a := s.dial(t, "stream")
+	s := startServer(t, streamArgs...)
+	expectReplayWhileWriting(t, s, s)
+}
+
+// expectReplayWhileWriting starts the stream of streamArgs with a client
+// of first, and joins a client on second halfway through.
+func expectReplayWhileWriting(t *testing.T, first, second *testServer) {
+	t.Helper()
+	a := first.dial(t, "stream")
 	a.send("go")
 	for {
 		if _, msg := a.read(); msg == "500" {
 			break
 		}
 	}
-	b := s.dial(t, "stream")
-	_, first := b.read()
-	prev, err := strconv.Atoi(first)
-	if err != nil || prev > last-1000 {
+	b := second.dial(t, "stream")
+	_, msg := b.read()
+	prev, err := strconv.Atoi(msg)
+	if err != nil || prev > streamLast-1000 {
 		// The process cannot be done when a joined and read only 500:
 		// b's first message must come from a full cache.
-		t.Fatalf("late joiner's first message %q, want a cached number", first)
+		t.Fatalf("late joiner's first message %q, want a cached number", msg)
 	}
-	for prev < last {
+	for prev < streamLast {
 		_, msg := b.read()
 		n, err := strconv.Atoi(msg)
 		if err != nil || n != prev+1 {
