@@ -77,7 +77,8 @@ type Options struct {
 
 // Metrics receives what happens between nodes.
 type Metrics interface {
-	// Relayed counts messages between nodes: "to_owner" or "from_owner".
+	// Relayed counts messages this node sent to another: "to_owner" on
+	// a relay, "from_owner" on an owner.
 	Relayed(direction string, n int)
 	// LeaseRenewal counts an owner's renewal of a room's lease.
 	LeaseRenewal(ok bool)

@@ -246,7 +246,6 @@ func (o *owner) handle(msg *nats.Msg) {
 	case opLeave:
 		o.room.RemoveRemote(clientID(body))
 	case opInput:
-		o.n.opts.Metrics.Relayed(ToOwner, 1)
 		o.writing.Store(true)
 		err := o.room.WriteRaw(body)
 		o.writing.Store(false)

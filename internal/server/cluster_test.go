@@ -418,3 +418,33 @@ func TestClusterProcessExit(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterMetrics: each node counts what it sends to other nodes, and
+// the owner its lease renewals.
+func TestClusterMetrics(t *testing.T) {
+	ns := natstest.Start(t)
+	n1 := startNode(t, ns.URL(), "n1", "--metrics", "cat")
+	n2 := startNode(t, ns.URL(), "n2", "--metrics", "cat")
+	a, b := pair(t, n1, n2)
+	for _, msg := range []string{"one", "two"} {
+		b.send(msg)
+		a.expect(msg)
+		b.expect(msg)
+	}
+	n2.waitMetrics(t, map[metric]float64{
+		counter("cluster_relayed_messages_total", "direction", "to_owner"):   3,
+		counter("cluster_relayed_messages_total", "direction", "from_owner"): 0,
+		counter("cluster_gaps_total"):                                        0,
+		counter("cluster_stale_messages_total"):                              0,
+	})
+	n1.waitMetrics(t, map[metric]float64{
+		counter("cluster_relayed_messages_total", "direction", "to_owner"):   0,
+		counter("cluster_relayed_messages_total", "direction", "from_owner"): 3,
+		counter("cluster_lease_renewals_total", "result", "failed"):          0,
+		counter("cluster_leases_lost_total"):                                 0,
+	})
+	waitFor(t, "a lease renewal", func() bool {
+		v, ok := counter("cluster_lease_renewals_total", "result", "ok").value(n1.scrape(t))
+		return ok && v > 0
+	})
+}
