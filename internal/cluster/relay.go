@@ -39,6 +39,7 @@ type relay struct {
 	lastSeq uint64
 	items   []frame.Output
 	next    int
+	arena   frame.Arena
 
 	// mu numbers and sends the messages to the owner in order.
 	mu      sync.Mutex
@@ -152,7 +153,7 @@ func (b *relay) receive() error {
 		return b.end(room.Exit{Success: code == room.CloseNormal, Code: code, Reason: reason})
 	case opData:
 		err := parseItems(body, func(it item) {
-			b.items = append(b.items, frame.NewOutput(it.data, it.binary, it.to))
+			b.items = append(b.items, b.arena.NewOutput(it.data, it.binary, it.to))
 		})
 		if err != nil {
 			b.n.log.Error("bad message from the room owner", "room", b.name, "owner", b.owner, "err", err)

@@ -21,3 +21,37 @@ func NewOutput(payload []byte, binary bool, to uint32) Output {
 	f := AppendWSFrame(make([]byte, 0, WSHeaderLen(len(payload))+len(payload)), binary, payload)
 	return Output{Frame: f, Data: f[len(f)-len(payload):], Binary: binary, To: to}
 }
+
+// Blocks of an Arena: frames of up to arenaMaxItem bytes are carved from
+// blocks of arenaBlock bytes; a larger frame gets an allocation of its own.
+const (
+	arenaBlock   = 32 << 10
+	arenaMaxItem = 2 << 10
+)
+
+// Arena builds the Outputs of one output stream. The frames of small
+// items are carved one after another from shared blocks, so that a stream
+// of short lines costs an allocation per block rather than one per line.
+// A block stays in memory while any frame carved from it is queued or
+// cached. The zero Arena is ready to use; it is not safe for concurrent
+// use.
+type Arena struct {
+	block []byte
+}
+
+// NewOutput is the package's NewOutput, carving the frame from the arena.
+func (a *Arena) NewOutput(payload []byte, binary bool, to uint32) Output {
+	n := WSHeaderLen(len(payload)) + len(payload)
+	if n > arenaMaxItem {
+		return NewOutput(payload, binary, to)
+	}
+	if cap(a.block)-len(a.block) < n {
+		a.block = make([]byte, 0, arenaBlock)
+	}
+	start := len(a.block)
+	a.block = AppendWSFrame(a.block, binary, payload)
+	// Capped at its end, so that no append to the frame can reach the
+	// next one.
+	f := a.block[start:len(a.block):len(a.block)]
+	return Output{Frame: f, Data: f[len(f)-len(payload):], Binary: binary, To: to}
+}

@@ -45,6 +45,8 @@ type OutputReader struct {
 	start int // buf[start:end] is read but not yet consumed
 	end   int
 	eof   bool
+	// arena holds the frames of the items, shared by every recipient.
+	arena frame.Arena
 }
 
 // NewOutputReader reads items from r.
@@ -70,7 +72,7 @@ func (o *OutputReader) Next() (frame.Output, error) {
 		o.start += n
 		switch res {
 		case frame.Item:
-			return textOrBinary(item), nil
+			return o.textOrBinary(item), nil
 		case frame.Dropped:
 			o.dropped()
 			continue
@@ -80,7 +82,7 @@ func (o *OutputReader) Next() (frame.Output, error) {
 			o.start = o.end
 			switch res {
 			case frame.Item:
-				return textOrBinary(item), nil
+				return o.textOrBinary(item), nil
 			case frame.Dropped:
 				o.dropped()
 			}
@@ -102,7 +104,7 @@ func (o *OutputReader) nextGW() (frame.Output, error) {
 		if n > 0 {
 			o.start += n
 			binary := msg.Type == frame.GWBinary || !utf8.Valid(msg.Payload)
-			return frame.NewOutput(msg.Payload, binary, msg.ID), nil
+			return o.arena.NewOutput(msg.Payload, binary, msg.ID), nil
 		}
 		if o.eof {
 			if left := o.end - o.start; left > 0 {
@@ -121,7 +123,7 @@ func (o *OutputReader) nextChunk() (frame.Output, error) {
 		o.start, o.end = 0, 0
 		o.fill(min(readChunk, o.opts.MaxItem))
 		if o.end > 0 {
-			return frame.NewOutput(o.buf[:o.end], true, 0), nil
+			return o.arena.NewOutput(o.buf[:o.end], true, 0), nil
 		}
 	}
 	o.release()
@@ -164,6 +166,6 @@ func (o *OutputReader) dropped() {
 // textOrBinary copies item out of the read buffer into its frame. Text
 // frames must be valid UTF-8, so output that is not goes out as a binary
 // frame rather than being dropped or mangled.
-func textOrBinary(item []byte) frame.Output {
-	return frame.NewOutput(item, !utf8.Valid(item), 0)
+func (o *OutputReader) textOrBinary(item []byte) frame.Output {
+	return o.arena.NewOutput(item, !utf8.Valid(item), 0)
 }

@@ -11,11 +11,22 @@ type cache struct {
 	size     int
 	bytes    int
 	maxBytes int
+	// own makes the cache keep copies: messages share their memory with
+	// those read around them (frame.Arena, the pump's message blocks), so
+	// a sparse cache, as a tagged one is, would otherwise hold whole
+	// blocks for a few bytes each.
+	own bool
 }
 
-func newCache(size, maxBytes int) *cache { return &cache{size: size, maxBytes: maxBytes} }
+func newCache(size, maxBytes int, own bool) *cache {
+	return &cache{size: size, maxBytes: maxBytes, own: own}
+}
 
 func (c *cache) add(m *Message) {
+	if c.own {
+		f := slices.Clone(m.Frame)
+		m = &Message{Frame: f, Data: f[len(f)-len(m.Data):], Binary: m.Binary, To: m.To}
+	}
 	c.msgs = append(c.msgs, m)
 	c.bytes += len(m.Data)
 	drop := 0

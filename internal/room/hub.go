@@ -274,7 +274,13 @@ func (h *Hub) takeCache(name string) *cache {
 		h.kept = slices.DeleteFunc(h.kept, func(n string) bool { return n == name })
 		return c
 	}
-	return newCache(h.opts.CacheSize, h.opts.CacheBytes)
+	return h.newCache()
+}
+
+// newCache returns an empty cache for a room. A tagged cache keeps
+// copies, since it keeps few of the messages it sees.
+func (h *Hub) newCache() *cache {
+	return newCache(h.opts.CacheSize, h.opts.CacheBytes, h.opts.CacheTagged)
 }
 
 // maxKeptCaches bounds the caches kept for ended rooms: room names come

@@ -58,7 +58,7 @@ func (r *Room) pump(b Backend) {
 // "_meta", to nobody but the room's metadata. Delivered messages are
 // counted once, however many clients receive them.
 func (r *Room) route(out frame.Output) {
-	m := &Message{Frame: out.Frame, Data: out.Data, Binary: out.Binary, To: out.To}
+	m := r.newMessage(out)
 	switch r.hub.opts.ServerFrame {
 	case config.FrameGWSocket:
 		if out.To != 0 {
@@ -91,6 +91,23 @@ func (r *Room) route(out frame.Output) {
 		tagged := r.hub.opts.CacheTagged && r.hub.opts.CacheSize > 0 && frame.ParseServerLine(r.toBuf, out.Data).Cache
 		r.broadcast(m, !r.hub.opts.CacheTagged || tagged)
 	}
+}
+
+// messageBlock is how many Messages the pump allocates at once: one
+// allocation per block rather than per message. A block stays in memory
+// while any of its messages is queued.
+const messageBlock = 64
+
+// newMessage returns the Message of one output item; only the pump calls
+// it.
+func (r *Room) newMessage(out frame.Output) *Message {
+	if len(r.msgBlock) == 0 {
+		r.msgBlock = make([]Message, messageBlock)
+	}
+	m := &r.msgBlock[0]
+	r.msgBlock = r.msgBlock[1:]
+	*m = Message{Frame: out.Frame, Data: out.Data, Binary: out.Binary, To: out.To}
+	return m
 }
 
 // broadcast queues m for every client, and keeps it in the cache when

@@ -54,6 +54,8 @@ type Room struct {
 	// and linksBuf to send an addressed message once per link.
 	toBuf    []uint32
 	linksBuf []*Client
+	// msgBlock is where the pump takes its next Messages from.
+	msgBlock []Message
 }
 
 func newRoom(h *Hub, name string, c *cache) *Room {
@@ -293,7 +295,7 @@ func (r *Room) start(req StartRequest, c *Client) error {
 		// The owner's cache reaches this node through the relay.
 		r.cache = nil
 		if r.hub.opts.CacheSize > 0 {
-			r.cache = newCache(r.hub.opts.CacheSize, r.hub.opts.CacheBytes)
+			r.cache = r.hub.newCache()
 		}
 	}
 	if !r.closed {

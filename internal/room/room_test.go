@@ -134,7 +134,7 @@ func TestCacheReplaysOldestFirst(t *testing.T) {
 
 func TestCacheKeepsWithinItsBytes(t *testing.T) {
 	t.Parallel()
-	c := newCache(10, 10)
+	c := newCache(10, 10, false)
 	for _, m := range []string{"aaaa", "bbbb"} {
 		c.add(&Message{Data: []byte(m)})
 	}
@@ -152,6 +152,23 @@ func TestCacheKeepsWithinItsBytes(t *testing.T) {
 	c.add(&Message{Data: []byte("x")})
 	if got := c.all(); len(got) != 1 || string(got[0].Data) != "x" {
 		t.Fatalf("cache holds %d messages after a small one", len(got))
+	}
+}
+
+// TestOwningCacheKeepsCopies: a tagged cache keeps its own copy of each
+// message, not the block of output it was carved from.
+func TestOwningCacheKeepsCopies(t *testing.T) {
+	t.Parallel()
+	var arena frame.Arena
+	out := arena.NewOutput([]byte("tagged"), false, 0)
+	c := newCache(10, 100, true)
+	c.add(&Message{Frame: out.Frame, Data: out.Data})
+	got := c.all()[0]
+	if string(got.Data) != "tagged" || string(got.Frame) != string(out.Frame) {
+		t.Fatalf("cached %q (frame %q), want a copy of %q", got.Data, got.Frame, out.Frame)
+	}
+	if &got.Frame[0] == &out.Frame[0] || cap(got.Frame) != len(out.Frame) {
+		t.Fatalf("the cache keeps the arena's block, not a copy of the frame")
 	}
 }
 
@@ -200,10 +217,12 @@ func BenchmarkFanout(b *testing.B) {
 				wg.Go(func() { count(c, b.N) })
 			}
 			payload := []byte("a line of output of about sixty bytes, like a game state...")
+			// As the process's output reader does.
+			var arena frame.Arena
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {
-				back.out <- frame.NewOutput(payload, false, 0)
+				back.out <- arena.NewOutput(payload, false, 0)
 			}
 			wg.Wait()
 			b.StopTimer()
@@ -218,7 +237,7 @@ func TestKeptCachesAreBounded(t *testing.T) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for i := range maxKeptCaches + 1 {
-		c := newCache(1, 1<<20)
+		c := newCache(1, 1<<20, false)
 		c.add(&Message{Data: []byte(strconv.Itoa(i))})
 		h.keepCache(strconv.Itoa(i), c)
 	}
