@@ -146,12 +146,12 @@ func Connect(ctx context.Context, opts Options) (*Node, error) {
 		opts.Metrics = nopMetrics{}
 	}
 	n := &Node{
-		opts:  opts,
-		log:   opts.Log.With("node", opts.Name),
+		opts:       opts,
+		log:        opts.Log.With("node", opts.Name),
 		beat:       opts.TTL / 5,
 		renewEvery: opts.TTL / 3,
-		owned: make(map[*room.Room]*owner),
-		quit:  make(chan struct{}),
+		owned:      make(map[*room.Room]*owner),
+		quit:       make(chan struct{}),
 	}
 	closed, connected := make(chan struct{}), make(chan struct{}, 1)
 	natsOpts := []nats.Option{
