@@ -32,9 +32,11 @@ type link struct {
 	owner  *owner
 	room   *room.Room
 	client *room.Client
-	// inSeq is the last number seen from the relay; only the owner's
-	// input goroutine uses it.
-	inSeq uint64
+	// inSeq is the last number seen from the relay, and partial the
+	// parts of an input sent in several messages; only the owner's input
+	// goroutine uses them.
+	inSeq   uint64
+	partial []byte
 
 	// Used only by the link's goroutine.
 	seq     uint64
@@ -111,16 +113,30 @@ func (l *link) finish() {
 	l.room.LeaveLink(l.client)
 }
 
-// flush sends every queued message, in batches of up to batchBytes.
+// flush sends every queued message, in batches of up to batchBytes, or
+// NATS's largest message when that is smaller. A message too large for
+// one batch starts a batch of its own and is sent in parts.
 func (l *link) flush() {
 	msgs := l.client.Take(l.spare)
+	limit := min(batchBytes, int(l.n.nc.MaxPayload()))
 	buf := l.buf[:outHeaderLen]
 	for _, m := range msgs {
-		if len(buf) > outHeaderLen && len(buf)+itemHeader+len(m.Data) > batchBytes {
+		data := m.Data
+		if len(buf) > outHeaderLen && len(buf)+itemHeader+len(data) > limit {
 			l.send(opData, buf)
 			buf = buf[:outHeaderLen]
 		}
-		buf = appendItem(buf, item{binary: m.Binary, to: m.To, data: m.Data})
+		for {
+			n := min(len(data), limit-len(buf)-itemHeader)
+			more := n < len(data)
+			buf = appendItem(buf, item{binary: m.Binary, more: more, to: m.To, data: data[:n]})
+			data = data[n:]
+			if !more {
+				break
+			}
+			l.send(opData, buf)
+			buf = buf[:outHeaderLen]
+		}
 	}
 	if len(buf) > outHeaderLen {
 		l.send(opData, buf)

@@ -69,6 +69,9 @@ type Options struct {
 	TTL time.Duration
 	// MaxRooms caps the rooms of the whole cluster; 0 is no cap.
 	MaxRooms int
+	// MaxMessage is the largest client message or output item
+	// (--maxmsgsize); larger ones cannot come from another node.
+	MaxMessage int
 	// Metrics receives the node's cluster events; nil for none.
 	Metrics Metrics
 	// Log is the server's logger.
@@ -96,8 +99,15 @@ const (
 	FromOwner = "from_owner"
 )
 
-// ErrOwnedElsewhere: the room is owned by another node than the one asked.
-var ErrOwnedElsewhere = errors.New("room is owned by another node")
+// Errors that callers branch on.
+var (
+	// ErrOwnedElsewhere: the room is owned by another node than the one
+	// asked.
+	ErrOwnedElsewhere = errors.New("room is owned by another node")
+	// ErrOwnerUnavailable: the node that holds the room's lease does not
+	// answer; the room can start elsewhere once the lease has run out.
+	ErrOwnerUnavailable = errors.New("room owner node unavailable, retry shortly")
+)
 
 // Node is this server's membership of a cluster.
 type Node struct {
@@ -163,7 +173,10 @@ func Connect(ctx context.Context, opts Options) (*Node, error) {
 		nats.ConnectHandler(func(*nats.Conn) { connected <- struct{}{} }),
 		nats.MaxReconnects(-1),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			n.log.Warn("lost the NATS connection; rooms whose lease cannot be renewed will close", "err", err)
+			// A nil error is the node's own close.
+			if err != nil {
+				n.log.Warn("lost the NATS connection; rooms whose lease cannot be renewed will close", "err", err)
+			}
 		}),
 		nats.ReconnectHandler(func(c *nats.Conn) {
 			n.log.Info("NATS connection back", "server", c.ConnectedUrlRedacted())
@@ -304,6 +317,11 @@ func (n *Node) NextID() (uint32, error) {
 
 // Name is the node's name.
 func (n *Node) Name() string { return n.opts.Name }
+
+// maxPart bounds an item gathered from parts: a message of MaxMessage
+// bytes, framed for the process (JSON's "_from", a gwsocket header) or
+// expanded from a join template, with room to spare.
+func (n *Node) maxPart() int { return 2*n.opts.MaxMessage + 64<<10 }
 
 func nodeSubject(node string) string { return prefix + ".node." + NodeToken(node) + ".attach" }
 

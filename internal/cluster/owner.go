@@ -245,7 +245,17 @@ func (o *owner) handle(msg *nats.Msg) {
 		o.respond(msg, errText)
 	case opLeave:
 		o.room.RemoveRemote(clientID(body))
+	case opInputPart:
+		l.partial = append(l.partial, body...)
+		if len(l.partial) > o.n.maxPart() {
+			o.n.log.Error("relayed input too large, closing the link", "room", o.name, "relay", l.node, "bytes", len(l.partial))
+			l.client.Close(room.CloseInternalError, "message too large between nodes")
+			l.partial = nil
+		}
 	case opInput:
+		if l.partial != nil {
+			body, l.partial = append(l.partial, body...), nil
+		}
 		o.writing.Store(true)
 		err := o.room.WriteRaw(body)
 		o.writing.Store(false)

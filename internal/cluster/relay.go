@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -40,16 +41,21 @@ type relay struct {
 	items   []frame.Output
 	next    int
 	arena   frame.Arena
+	// partial gathers the parts of an item sent in several messages.
+	partial []byte
 
 	// mu numbers and sends the messages to the owner in order.
 	mu      sync.Mutex
 	outSeq  uint64
 	unacked int
 
-	endOnce  sync.Once
-	finished chan struct{}
-	exit     room.Exit
-	pinger   sync.WaitGroup
+	// ownerClosed is set when the owner closed the link itself, and
+	// needs no detach.
+	ownerClosed atomic.Bool
+	endOnce     sync.Once
+	finished    chan struct{}
+	exit        room.Exit
+	pinger      sync.WaitGroup
 }
 
 // relay attaches to the room on node target, which owns it or will own it
@@ -146,15 +152,30 @@ func (b *relay) receive() error {
 	b.lastSeq = h.seq
 	switch h.op {
 	case opClose:
+		b.ownerClosed.Store(true)
 		code, reason, err := parseClose(body)
 		if err != nil {
 			code, reason = room.CloseInternalError, err.Error()
 		}
 		return b.end(room.Exit{Success: code == room.CloseNormal, Code: code, Reason: reason})
 	case opData:
+		var tooLarge bool
 		err := parseItems(body, func(it item) {
+			if it.more || b.partial != nil {
+				b.partial = append(b.partial, it.data...)
+				if len(b.partial) > b.n.maxPart() {
+					tooLarge = true
+				}
+				if it.more || tooLarge {
+					return
+				}
+				it.data, b.partial = b.partial, nil
+			}
 			b.items = append(b.items, b.arena.NewOutput(it.data, it.binary, it.to))
 		})
+		if err == nil && tooLarge {
+			err = fmt.Errorf("%w: an item of more than %d bytes", errMalformed, b.n.maxPart())
+		}
 		if err != nil {
 			b.n.log.Error("bad message from the room owner", "room", b.name, "owner", b.owner, "err", err)
 			return b.end(room.Exit{Code: room.CloseInternalError, Reason: "bad message between nodes"})
@@ -177,11 +198,17 @@ func (b *relay) end(exit room.Exit) error {
 	return io.EOF
 }
 
-// Write sends one framed input to the owner; every ackEvery-th waits
-// until the owner has written it.
+// Write sends one framed input to the owner, in parts if it is larger
+// than a NATS message may be; every ackEvery-th waits until the owner has
+// written it.
 func (b *relay) Write(p []byte) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	for part := int(b.n.nc.MaxPayload()) - inHeaderLen; len(p) > part; p = p[part:] {
+		if err := b.send(opInputPart, p[:part]); err != nil {
+			return err
+		}
+	}
 	b.unacked++
 	if b.unacked < ackEvery {
 		return b.send(opInput, p)
@@ -218,10 +245,11 @@ func (b *relay) Left(id uint32) {
 }
 
 // Stop detaches from the owner, which drops this node's clients from the
-// room.
+// room at once, also when this side ended the link (a gap): the owner
+// would otherwise count them until the link times out.
 func (b *relay) Stop() {
 	b.mu.Lock()
-	if !isClosed(b.finished) {
+	if !b.ownerClosed.Load() {
 		if err := b.send(opDetach, nil); err != nil {
 			b.n.log.Debug("detach not sent", "room", b.name, "err", err)
 		}
@@ -261,6 +289,7 @@ func (b *relay) ping() {
 func (b *relay) message(op byte, body []byte) []byte {
 	b.outSeq++
 	if op == opInput {
+		// Counted once, at its last part.
 		b.n.opts.Metrics.Relayed(ToOwner, 1)
 	}
 	msg := appendInHeader(make([]byte, 0, inHeaderLen+len(body)), inHeader{op: op, link: b.link, seq: b.outSeq})

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/scalesocket/scalesocket-go/internal/cluster/natstest"
 	"github.com/scalesocket/scalesocket-go/internal/room"
 )
@@ -24,8 +26,20 @@ func (m *countingMetrics) Stale() { m.stale.Add(1) }
 // to out what an owner would.
 func testRelay(t *testing.T, ttl time.Duration) (b *relay, m *countingMetrics, publish func(h outHeader, body []byte)) {
 	t.Helper()
+	b, m, publish, _ = testRelayWithInput(t, ttl)
+	return b, m, publish
+}
+
+// testRelayWithInput is testRelay that also returns a subscription to
+// what the relay sends its owner.
+func testRelayWithInput(t *testing.T, ttl time.Duration) (b *relay, m *countingMetrics, publish func(h outHeader, body []byte), in *nats.Subscription) {
+	t.Helper()
 	ns := natstest.Start(t)
 	nc := connect(t, ns.URL())
+	in, err := nc.SubscribeSync("test.in")
+	if err != nil {
+		t.Fatal(err)
+	}
 	m = &countingMetrics{}
 	n := &Node{opts: Options{TTL: ttl, Metrics: m}, log: slog.New(slog.DiscardHandler), nc: nc, beat: ttl / 5}
 	out := "test.out"
@@ -40,14 +54,14 @@ func testRelay(t *testing.T, ttl time.Duration) (b *relay, m *countingMetrics, p
 			t.Fatal(err)
 		}
 	}
-	return b, m, publish
+	return b, m, publish, in
 }
 
 // TestRelayDropsStaleOwnerAndStopsAtGap: a message of another epoch is
 // dropped; a missing sequence number ends the stream with 1011 rather
 // than delivering what follows it.
 func TestRelayDropsStaleOwnerAndStopsAtGap(t *testing.T) {
-	b, m, publish := testRelay(t, 10*time.Second)
+	b, m, publish, in := testRelayWithInput(t, 10*time.Second)
 	publish(outHeader{op: opData, epoch: 4, seq: 1}, appendItem(nil, item{data: []byte("stale")}))
 	publish(outHeader{op: opData, epoch: 5, seq: 1}, appendItem(appendItem(nil, item{data: []byte("one")}), item{to: 9, data: []byte("two")}))
 	publish(outHeader{op: opBeat, epoch: 5, seq: 2}, nil)
@@ -70,6 +84,30 @@ func TestRelayDropsStaleOwnerAndStopsAtGap(t *testing.T) {
 	}
 	if m.stale.Load() != 1 || m.gaps.Load() != 1 {
 		t.Fatalf("counted %d stale and %d gaps, want 1 and 1", m.stale.Load(), m.gaps.Load())
+	}
+	// The room stops its relay: the owner is told at once, rather than
+	// counting this node's clients until the link times out.
+	b.Stop()
+	for {
+		msg, err := in.NextMsg(10 * time.Second)
+		if err != nil {
+			t.Fatalf("no detach after the gap: %v", err)
+		}
+		if h, _, err := parseIn(msg.Data); err == nil && h.op == opDetach {
+			return
+		}
+	}
+}
+
+// TestRelayJoinsParts: an item sent in parts reaches the room whole.
+func TestRelayJoinsParts(t *testing.T) {
+	b, _, publish := testRelay(t, 10*time.Second)
+	publish(outHeader{op: opData, epoch: 5, seq: 1}, appendItem(nil, item{more: true, binary: true, data: []byte("he")}))
+	publish(outHeader{op: opData, epoch: 5, seq: 2}, appendItem(appendItem(nil, item{more: true, binary: true, data: []byte("ll")}),
+		item{binary: true, data: []byte("o")}))
+	out, err := b.Next()
+	if err != nil || string(out.Data) != "hello" || !out.Binary {
+		t.Fatalf("Next = %q binary %v, %v; want binary hello", out.Data, out.Binary, err)
 	}
 }
 

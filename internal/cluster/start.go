@@ -69,10 +69,14 @@ func (n *Node) Start(req room.StartRequest, local room.Starter) (room.Backend, e
 			return nil, ErrOwnedElsewhere
 		default:
 			b, err := n.relay(req, owner)
-			if err == nil {
+			switch {
+			case err == nil:
 				return b, nil
-			}
-			if errors.Is(err, room.ErrMaxRooms) || errors.Is(err, room.ErrMaxClients) {
+			case errors.Is(err, nats.ErrNoResponders):
+				// The owner is gone and its lease still runs: the
+				// client is better told to retry than kept waiting.
+				return nil, fmt.Errorf("%w: %w", ErrOwnerUnavailable, err)
+			case errors.Is(err, room.ErrMaxRooms) || errors.Is(err, room.ErrMaxClients):
 				return nil, err
 			}
 			lastErr = err

@@ -15,14 +15,16 @@ import (
 //	op(1) epoch(8) seq(8) body
 //
 // where the body of opData is items, each flags(1) to(4) len(4) payload;
-// of opClose, code(2) reason; of opBeat, nothing.
+// of opClose, code(2) reason; of opBeat, nothing. An item too large for
+// one NATS message is sent in parts, each but the last flagged flagMore.
 //
 // Relay to owner, on the owner's input subject:
 //
 //	op(1) link(4) seq(8) body
 //
-// where the body of opInput is framed input for the process; of opJoin
-// and opLeave, a client ID(4); of opPing and opDetach, nothing.
+// where the body of opInput is framed input for the process, or its last
+// part after opInputPart ones; of opJoin and opLeave, a client ID(4); of
+// opPing and opDetach, nothing.
 const (
 	opData byte = 1 + iota
 	opBeat
@@ -32,6 +34,7 @@ const (
 	opLeave
 	opPing
 	opDetach
+	opInputPart
 )
 
 const (
@@ -39,6 +42,7 @@ const (
 	inHeaderLen  = 1 + 4 + 8
 	itemHeader   = 1 + 4 + 4
 	flagBinary   = 1
+	flagMore     = 2
 )
 
 // errMalformed is what a message that cannot be parsed gives.
@@ -73,9 +77,11 @@ func parseOut(msg []byte) (outHeader, []byte, error) {
 	return h, msg[outHeaderLen:], nil
 }
 
-// item is one output item of an opData body.
+// item is one output item of an opData body, or a part of one when more
+// is set.
 type item struct {
 	binary bool
+	more   bool
 	to     uint32
 	data   []byte
 }
@@ -84,6 +90,9 @@ func appendItem(dst []byte, it item) []byte {
 	var flags byte
 	if it.binary {
 		flags = flagBinary
+	}
+	if it.more {
+		flags |= flagMore
 	}
 	dst = append(dst, flags)
 	dst = binary.BigEndian.AppendUint32(dst, it.to)
@@ -99,7 +108,7 @@ func parseItems(body []byte, fn func(item)) error {
 		if len(rest) < itemHeader {
 			return fmt.Errorf("%w: truncated item header", errMalformed)
 		}
-		if rest[0]&^flagBinary != 0 {
+		if rest[0]&^(flagBinary|flagMore) != 0 {
 			return fmt.Errorf("%w: unknown item flags %#x", errMalformed, rest[0])
 		}
 		n := binary.BigEndian.Uint32(rest[5:])
@@ -112,6 +121,7 @@ func parseItems(body []byte, fn func(item)) error {
 		n := int(binary.BigEndian.Uint32(body[5:]))
 		fn(item{
 			binary: body[0]&flagBinary != 0,
+			more:   body[0]&flagMore != 0,
 			to:     binary.BigEndian.Uint32(body[1:]),
 			data:   body[itemHeader : itemHeader+n],
 		})
@@ -168,7 +178,7 @@ func parseIn(msg []byte) (inHeader, []byte, error) {
 		if len(body) != 4 {
 			return inHeader{}, nil, fmt.Errorf("%w: client ID of %d bytes", errMalformed, len(body))
 		}
-	case opInput, opPing, opDetach:
+	case opInput, opInputPart, opPing, opDetach:
 	default:
 		return inHeader{}, nil, fmt.Errorf("%w: op %d from relay", errMalformed, h.op)
 	}

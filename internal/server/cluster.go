@@ -21,13 +21,14 @@ func (s *Server) JoinCluster(ctx context.Context) error {
 		name = cluster.DefaultName()
 	}
 	opts := cluster.Options{
-		URLs:      s.cfg.Cluster,
-		Creds:     s.cfg.ClusterCreds,
-		Name:      name,
-		Placement: s.cfg.Placement,
-		TTL:       s.cfg.LeaseTTL,
-		MaxRooms:  s.cfg.MaxRooms,
-		Log:       s.log,
+		URLs:       s.cfg.Cluster,
+		Creds:      s.cfg.ClusterCreds,
+		Name:       name,
+		Placement:  s.cfg.Placement,
+		TTL:        s.cfg.LeaseTTL,
+		MaxRooms:   s.cfg.MaxRooms,
+		MaxMessage: s.cfg.MaxMsgSize,
+		Log:        s.log,
 	}
 	if s.ext.metrics != nil {
 		opts.Metrics = s.ext.metrics.Cluster()

@@ -224,9 +224,14 @@ func TestClusterOwnerLosesNATS(t *testing.T) {
 	b.expectClose(websocket.StatusCode(1012), "room owner node lost")
 	a.expectClose(websocket.StatusCode(1012), "room lease lost")
 	// Reconnecting succeeds once the old lease has run out.
+	// Until then, a client is refused with 503 before its upgrade: the
+	// owner does not answer and its lease still runs.
 	var b2 *websocket.Conn
 	waitFor(t, "the room to start again on n2", func() bool {
-		c, _, err := websocket.Dial(t.Context(), n2.url("r"), nil)
+		c, resp, err := websocket.Dial(t.Context(), n2.url("r"), nil)
+		if err != nil && (resp == nil || resp.StatusCode != 503) {
+			t.Fatalf("dial while the old lease runs: %v (response %v), want 503", err, resp)
+		}
 		b2 = c
 		return err == nil
 	})
@@ -447,4 +452,20 @@ func TestClusterMetrics(t *testing.T) {
 		v, ok := counter("cluster_lease_renewals_total", "result", "ok").value(n1.scrape(t))
 		return ok && v > 0
 	})
+}
+
+// TestClusterLargeMessages: a message larger than NATS lets one message
+// be (1 MiB by default) crosses nodes in parts, both ways.
+func TestClusterLargeMessages(t *testing.T) {
+	ns := natstest.Start(t)
+	n1 := startNode(t, ns.URL(), "n1", "--maxmsgsize", "3000000", "cat")
+	n2 := startNode(t, ns.URL(), "n2", "--maxmsgsize", "3000000", "cat")
+	a, b := pair(t, n1, n2)
+	big := strings.Repeat("0123456789", 250000)
+	b.send(big)
+	a.expect(big)
+	b.expect(big)
+	b.send("small")
+	a.expect("small")
+	b.expect("small")
 }

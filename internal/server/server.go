@@ -261,7 +261,8 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 	info := room.ClientInfo{RemoteAddr: r.RemoteAddr, QueryString: r.URL.RawQuery, Query: r.URL.Query()}
 	wr := &writer{done: make(chan struct{})}
 	client, rm, joinErr := s.join(rm, room.StartRequest{Room: name, Env: func() []string { return processEnv(s.baseEnv, name, r) }}, info, wr.wake)
-	if errors.Is(joinErr, room.ErrShuttingDown) || errors.Is(joinErr, room.ErrMaxRooms) || errors.Is(joinErr, room.ErrMaxClients) {
+	if errors.Is(joinErr, room.ErrShuttingDown) || errors.Is(joinErr, room.ErrMaxRooms) || errors.Is(joinErr, room.ErrMaxClients) ||
+		errors.Is(joinErr, cluster.ErrOwnerUnavailable) {
 		// In a cluster, rooms and clients are counted across nodes when
 		// the room starts or the client joins.
 		s.refuse(w, log, http.StatusServiceUnavailable, acquireRefusal(joinErr), joinErr.Error())
@@ -351,6 +352,7 @@ const (
 	reasonMaxClients   = "maxclients"
 	reasonOrigin       = "origin"
 	reasonTCPPorts     = "tcp_ports"
+	reasonOwnerGone    = "owner_unavailable"
 )
 
 // acquireRefusal names the reason of an error from Hub.Acquire.
@@ -364,6 +366,8 @@ func acquireRefusal(err error) string {
 		return reasonMaxClients
 	case errors.Is(err, process.ErrNoPorts):
 		return reasonTCPPorts
+	case errors.Is(err, cluster.ErrOwnerUnavailable):
+		return reasonOwnerGone
 	}
 	return "other"
 }
