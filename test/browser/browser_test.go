@@ -162,15 +162,16 @@ var listeningRE = regexp.MustCompile(`msg=listening addr=(\S+)`)
 
 // startExample starts the example's README command, with the built binary in
 // place of "go run ./cmd/scalesocket", listening on addr (127.0.0.1:0 for a
-// free port). It stops the server when the test ends.
-func startExample(t *testing.T, example, addr string) *server {
+// free port), with extra flags before the README's. It stops the server
+// when the test ends.
+func startExample(t *testing.T, example, addr string, extra ...string) *server {
 	t.Helper()
 	needBrowser(t)
 	words, err := readmeCommand(filepath.Join(root, "examples", example, "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := append([]string{"--addr", addr}, words[3:]...)
+	args := append(append([]string{"--addr", addr}, extra...), words[3:]...)
 	s := &server{t: t, args: append([]string{binary}, args...),
 		logged: make(chan struct{}, 1), exited: make(chan struct{})}
 	s.cmd = exec.Command(binary, args...)
