@@ -28,9 +28,11 @@ type nodeEntry struct {
 	Rooms int `json:"rooms"`
 }
 
-// seen is a bucket entry with the time the server wrote it: an entry not
-// rewritten for a TTL belongs to a node that is gone, even before the
-// bucket's expiry removes it.
+// seen is a bucket entry with the time this node received it: an entry
+// not rewritten for a TTL belongs to a node that is gone, and the bucket's
+// expiry removes it without telling watchers. The local clock is used, not
+// the server's timestamp, so that clocks need not agree; an entry seen in
+// the initial values may be older than that, by at most a TTL.
 type seen[T any] struct {
 	value T
 	at    time.Time
@@ -80,7 +82,7 @@ func startLobby(ctx context.Context, n *Node) (*lobby, error) {
 					w.drop(e.Key())
 					continue
 				}
-				if err := w.keep(e.Key(), e.Value(), e.Created()); err != nil {
+				if err := w.keep(e.Key(), e.Value(), time.Now()); err != nil {
 					n.log.Warn("bad entry in bucket", "bucket", e.Bucket(), "key", e.Key(), "err", err)
 				}
 			}
