@@ -74,6 +74,8 @@ type Process struct {
 	log    *slog.Logger
 	stdin  *os.File
 	stdout *os.File // nil when stdout is logged rather than relayed
+	// in and out do the I/O of stdin and stdout.
+	in, out rawPipe
 
 	stopOnce sync.Once
 	// exited is closed once the process and its group are gone and exit is
@@ -136,12 +138,14 @@ func Start(spec Spec) (p *Process, err error) {
 		grace:  spec.Grace,
 		log:    spec.Log.With("pid", cmd.Process.Pid),
 		stdin:  stdinW,
+		in:     newRawPipe(stdinW),
 		exited: make(chan struct{}),
 	}
 	if spec.LogStdout {
 		p.logStream("stdout", stdoutR)
 	} else {
 		p.stdout = stdoutR
+		p.out = newRawPipe(stdoutR)
 	}
 	p.logStream("stderr", stderrR)
 	go p.wait()
@@ -151,7 +155,7 @@ func Start(spec Spec) (p *Process, err error) {
 // Write writes to the process's stdin. It blocks while the process does not
 // read, which is how backpressure reaches the clients.
 func (p *Process) Write(b []byte) error {
-	_, err := p.stdin.Write(b)
+	_, err := p.in.Write(b)
 	return err
 }
 
@@ -171,7 +175,7 @@ func (p *Process) Read(b []byte) (int, error) {
 	if p.stdout == nil {
 		return 0, io.EOF
 	}
-	n, err := p.stdout.Read(b)
+	n, err := p.out.Read(b)
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		err = io.EOF
 	}

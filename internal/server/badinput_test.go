@@ -206,3 +206,34 @@ func TestSlowLorisIsDropped(t *testing.T) {
 		t.Fatalf("the slow connection was not dropped: %v", err)
 	}
 }
+
+// TestFrameSentWithTheHandshake: a client that sends its first message in
+// the same write as its handshake, without waiting for the response, has
+// it read all the same.
+func TestFrameSentWithTheHandshake(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "cat")
+	conn, err := net.DialTimeout("tcp", s.addr, timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	req := fmt.Sprintf("GET /early HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", s.addr)
+	if _, err := conn.Write(append([]byte(req), clientFrame(true, 1, []byte("early"))...)); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(timeout))
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: %v %v", resp, err)
+	}
+	got := make([]byte, 2+len("early"))
+	if _, err := io.ReadFull(br, got); err != nil {
+		t.Fatal(err)
+	}
+	if want := "\x81\x05early"; string(got) != want {
+		t.Fatalf("got frame %q, want %q", got, want)
+	}
+}

@@ -12,6 +12,7 @@
 package wsconn
 
 import (
+	"bufio"
 	"errors"
 	"net"
 	"net/http"
@@ -65,11 +66,31 @@ func NewUpgrader(opts Options) *Upgrader {
 // Upgrade completes the WebSocket handshake. On failure an HTTP error has
 // been written or the connection has been dropped.
 func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request) (*Conn, error) {
-	ws, err := u.up.Upgrade(w, r)
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		return nil, errors.New("connection cannot be hijacked")
+	}
+	netConn, brw, err := hj.Hijack()
 	if err != nil {
 		return nil, err
 	}
-	c := &Conn{ws: ws, ping: u.ping}
+	// The hijack is done here rather than by gws so that the library
+	// reads through a rawSocket. Bytes a client sent before the response
+	// (it should not, but may) are still in the HTTP server's reader:
+	// then that reader stays in front, and the socket is used as it is.
+	c := &Conn{ping: u.ping, sock: netConn}
+	var conn net.Conn = netConn
+	br := brw.Reader
+	if br.Buffered() == 0 {
+		if c.raw = newRawSocket(netConn); c.raw != nil {
+			conn, br = c.raw, bufio.NewReaderSize(c.raw, readBufferSize)
+		}
+	}
+	ws, err := u.up.UpgradeFromConn(conn, br, r)
+	if err != nil {
+		return nil, err
+	}
+	c.ws = ws
 	ws.Session().(*slot).conn.Store(c)
 	return c, nil
 }
@@ -96,6 +117,12 @@ type Conn struct {
 	ping   time.Duration
 	pinger *time.Timer
 	ponged atomic.Bool
+
+	// sock is the connection as accepted, which WriteFrames writes to
+	// (a rawSocket hides its vectored write); raw is set when it is a
+	// plain socket.
+	sock net.Conn
+	raw  *rawSocket
 }
 
 // RemoteAddr returns the peer's address.
@@ -132,13 +159,26 @@ func (c *Conn) keepalive() {
 	c.pinger.Reset(c.ping)
 }
 
+// TryWriteFrames sends frames as WriteFrames does if the socket takes
+// them all at once, and reports whether it did. It does not wait for the
+// socket: what it took is consumed from frames, and the rest, or an
+// error, is for WriteFrames. It sends nothing on a connection that is not
+// a plain socket (TLS), nor more than a few frames.
+func (c *Conn) TryWriteFrames(frames *net.Buffers) bool {
+	return c.raw != nil && c.raw.tryWritev(frames)
+}
+
 // WriteFrames sends data frames already encoded (see frame.AppendWSFrame)
 // in one vectored write. Each frame is one buffer, so a control frame the
 // library sends meanwhile (a pong) can only come between two frames: the
 // connection's writes are serialised one whole buffer at a time. frames
 // is consumed.
 func (c *Conn) WriteFrames(frames *net.Buffers) error {
-	_, err := frames.WriteTo(c.ws.NetConn())
+	if c.raw != nil {
+		c.raw.lockWrites()
+		defer c.raw.wmu.Unlock()
+	}
+	_, err := frames.WriteTo(c.sock)
 	return err
 }
 
