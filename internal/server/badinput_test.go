@@ -218,9 +218,7 @@ func TestFrameSentWithTheHandshake(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	req := fmt.Sprintf("GET /early HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", s.addr)
-	if _, err := conn.Write(append([]byte(req), clientFrame(true, 1, []byte("early"))...)); err != nil {
+	if _, err := conn.Write(append([]byte(s.handshake("/early")), clientFrame(true, 1, []byte("early"))...)); err != nil {
 		t.Fatal(err)
 	}
 	conn.SetReadDeadline(time.Now().Add(timeout))

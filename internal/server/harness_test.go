@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -23,6 +24,7 @@ import (
 	"github.com/scalesocket/scalesocket-go/internal/config"
 	"github.com/scalesocket/scalesocket-go/internal/process"
 	"github.com/scalesocket/scalesocket-go/internal/server"
+	"github.com/scalesocket/scalesocket-go/internal/testutil"
 )
 
 // timeout bounds every wait of these tests; it is generous because CI has
@@ -41,7 +43,7 @@ func TestMain(m *testing.M) {
 type testServer struct {
 	srv  *server.Server
 	addr string
-	logs *syncBuffer
+	logs *testutil.Buffer
 	stop func()
 }
 
@@ -66,7 +68,7 @@ func startServer(t testing.TB, args ...string) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testutil.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -231,24 +233,6 @@ func gone(pid int) bool {
 	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
 }
 
-// syncBuffer is a bytes.Buffer safe for the logger and the test at once.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // rawUpgrade opens a TCP connection to the server, completes a WebSocket
 // handshake on path by hand, and returns the connection, for tests that
 // must write exact bytes.
@@ -259,8 +243,7 @@ func (s *testServer) rawUpgrade(t testing.TB, path string) (net.Conn, *bufio.Rea
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", path, s.addr)
+	io.WriteString(conn, s.handshake(path))
 	br := bufio.NewReader(conn)
 	conn.SetReadDeadline(time.Now().Add(timeout))
 	resp, err := http.ReadResponse(br, nil)
@@ -269,6 +252,12 @@ func (s *testServer) rawUpgrade(t testing.TB, path string) (net.Conn, *bufio.Rea
 	}
 	conn.SetReadDeadline(time.Time{})
 	return conn, br
+}
+
+// handshake is a client's WebSocket handshake request for path.
+func (s *testServer) handshake(path string) string {
+	return fmt.Sprintf("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", path, s.addr)
 }
 
 // clientFrame encodes a client frame with opcode op and payload, masked

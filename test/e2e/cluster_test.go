@@ -12,12 +12,13 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/scalesocket/scalesocket-go/internal/testutil"
 )
 
 // leaseTTL is the nodes' --leasettl: short, so that the owner's loss is
@@ -32,25 +33,7 @@ const lossBound = 15 * time.Second
 // natsServer is an external nats-server with JetStream, as CI installs it.
 type natsServer struct {
 	url string
-	log lockedBuffer
-}
-
-// lockedBuffer collects the output of a process for the failure report.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	log testutil.Buffer
 }
 
 // startNATS runs $SCALESOCKET_NATS_SERVER on a free loopback port with
