@@ -1,8 +1,6 @@
 package room
 
 import (
-	"context"
-	"net/url"
 	"sync"
 )
 
@@ -37,7 +35,6 @@ type Message struct {
 type ClientInfo struct {
 	RemoteAddr  string
 	QueryString string
-	Query       url.Values
 }
 
 // Client is one WebSocket connection as its room sees it: an ID and a
@@ -60,30 +57,31 @@ type Client struct {
 	queue []*Message
 	limit int
 	// wake is called, outside any lock, after messages are queued; space
-	// has a token when the writer has taken some.
+	// has a token when the writer has taken some. space is made only when
+	// the room first waits for the client, since most never make it wait.
 	wake  func()
 	space chan struct{}
 
-	// ctx is cancelled when the room is done with the client; code, reason
-	// and drain are set before.
-	ctx    context.Context
-	cancel context.CancelFunc
+	// done is closed when the room is done with the client; code, reason
+	// and drain are set before. A channel and one callback rather than a
+	// context: an idle connection pays for each byte it holds.
+	done   chan struct{}
 	once   sync.Once
 	code   int
 	reason string
 	drain  bool
+	// onDone is run, in a goroutine of its own, once done is closed;
+	// guarded by mu.
+	onDone func()
 }
 
 func newClient(id uint32, info ClientInfo, limit int, wake func()) *Client {
-	ctx, cancel := context.WithCancel(context.Background())
 	return &Client{
-		ID:     id,
-		info:   info,
-		limit:  limit,
-		wake:   wake,
-		space:  make(chan struct{}, 1),
-		ctx:    ctx,
-		cancel: cancel,
+		ID:    id,
+		info:  info,
+		limit: limit,
+		wake:  wake,
+		done:  make(chan struct{}),
 	}
 }
 
@@ -102,17 +100,38 @@ func (c *Client) Take(spare []*Message) []*Message {
 	c.mu.Lock()
 	taken := c.queue
 	c.queue = spare[:0]
+	space := c.space
 	c.mu.Unlock()
-	signal(c.space)
+	if space != nil {
+		signal(space)
+	}
 	return taken
 }
 
 // Done is closed when the room is done with this client.
-func (c *Client) Done() <-chan struct{} { return c.ctx.Done() }
+func (c *Client) Done() <-chan struct{} { return c.done }
 
-// Context is cancelled when the room is done with this client, so that
-// context.AfterFunc can interrupt a writer blocked on the connection.
-func (c *Client) Context() context.Context { return c.ctx }
+// AfterDone arranges for f to run in a goroutine of its own once the room
+// is done with this client (at once if it already is), as
+// context.AfterFunc does: it lets a writer blocked on the connection be
+// interrupted. Calling stop before then cancels it. Only one f may be
+// set.
+func (c *Client) AfterDone(f func()) (stop func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	select {
+	case <-c.done:
+		go f()
+		return func() {}
+	default:
+	}
+	c.onDone = f
+	return func() {
+		c.mu.Lock()
+		c.onDone = nil
+		c.mu.Unlock()
+	}
+}
 
 // CloseStatus says how to close the connection once Done is closed. When
 // drain is set, what is still queued must be sent before the close frame.
@@ -129,7 +148,14 @@ func (c *Client) Close(code int, reason string) { c.finish(code, reason, false) 
 func (c *Client) finish(code int, reason string, drain bool) {
 	c.once.Do(func() {
 		c.code, c.reason, c.drain = code, reason, drain
-		c.cancel()
+		c.mu.Lock()
+		close(c.done)
+		f := c.onDone
+		c.onDone = nil
+		c.mu.Unlock()
+		if f != nil {
+			go f()
+		}
 	})
 }
 
@@ -149,10 +175,16 @@ func (c *Client) offer(m *Message) bool {
 
 // offerUntil waits for room in the queue until expired is closed.
 func (c *Client) offerUntil(m *Message, expired <-chan struct{}) bool {
+	c.mu.Lock()
+	if c.space == nil {
+		c.space = make(chan struct{}, 1)
+	}
+	space := c.space
+	c.mu.Unlock()
 	for !c.offer(m) {
 		select {
-		case <-c.space:
-		case <-c.ctx.Done():
+		case <-space:
+		case <-c.done:
 			return false
 		case <-expired:
 			return false

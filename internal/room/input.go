@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"time"
 
 	"github.com/scalesocket/scalesocket-go/internal/config"
@@ -80,7 +81,9 @@ func (r *Room) writeTemplate(c *Client, t *frame.Template) {
 		Room:        r.name,
 		RemoteAddr:  c.info.RemoteAddr,
 		QueryString: c.info.QueryString,
-		Query:       c.info.Query,
+		// Parsed here rather than kept parsed for the life of every
+		// connection; errors are ignored, as url.URL.Query does.
+		Query: parseQuery(c.info.QueryString),
 	})
 	var buf []byte
 	if r.hub.opts.ClientFrame == config.FrameGWSocket {
@@ -97,6 +100,11 @@ func (r *Room) writeTemplate(c *Client, t *frame.Template) {
 		}
 		r.log.Log(context.Background(), level, "join/leave message not delivered", "conn", c.ID, "err", err)
 	}
+}
+
+func parseQuery(raw string) url.Values {
+	q, _ := url.ParseQuery(raw)
+	return q
 }
 
 // leaveMessage writes c's leave line. When c is the last client, the room

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"errors"
 	"net"
 	"runtime"
@@ -22,7 +21,7 @@ func (s *Server) relay(attrs []any, conn *wsconn.Conn, rm *room.Room, client *ro
 	// A writer blocked on a peer that stopped reading must still notice
 	// when the room drops the client, and a client the room is done with
 	// needs a writer to close it.
-	stopAbort := context.AfterFunc(client.Context(), func() {
+	stopAbort := client.AfterDone(func() {
 		if _, _, drain := client.CloseStatus(); drain {
 			conn.Abort(drainTimeout)
 		} else {

@@ -258,7 +258,7 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 
 	// The client joins before the upgrade completes, so that once it sees
 	// 101 it is in the room and misses nothing written after.
-	info := room.ClientInfo{RemoteAddr: r.RemoteAddr, QueryString: r.URL.RawQuery, Query: r.URL.Query()}
+	info := room.ClientInfo{RemoteAddr: r.RemoteAddr, QueryString: r.URL.RawQuery}
 	wr := &writer{done: make(chan struct{})}
 	client, rm, joinErr := s.join(rm, room.StartRequest{Room: name, Env: func() []string { return processEnv(s.baseEnv, name, r) }}, info, wr.wake)
 	if errors.Is(joinErr, room.ErrShuttingDown) || errors.Is(joinErr, room.ErrMaxRooms) || errors.Is(joinErr, room.ErrMaxClients) ||
