@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -225,14 +224,4 @@ func (c *coderConn) Close() {
 			<-c.done
 		}
 	})
-}
-
-// isNormalClose tells a connection that ended by a close handshake we
-// started from one that broke.
-func isNormalClose(err error) bool {
-	var ge *gws.CloseError
-	if errors.As(err, &ge) {
-		return ge.Code == 1000 || ge.Code == 1001
-	}
-	return websocket.CloseStatus(err) == websocket.StatusNormalClosure || errors.Is(err, net.ErrClosed)
 }

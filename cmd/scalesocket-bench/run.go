@@ -432,16 +432,6 @@ func perSecond(n float64, d time.Duration) float64 {
 	return round3(n / d.Seconds())
 }
 
-// waitFor waits until ch is closed or ctx is done.
-func waitFor(ctx context.Context, ch <-chan struct{}) error {
-	select {
-	case <-ch:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // flagChoice checks that v is one of choices.
 func flagChoice(name, v string, choices ...string) error {
 	for _, c := range choices {

@@ -189,25 +189,22 @@ func (c *testClient) send(msg string) {
 	}
 }
 
-// expectClose reads until the server closes the connection and checks the
-// close code and reason.
+// expectClose reads the next frame, which must be the server's close, and
+// checks its code and reason.
 func (c *testClient) expectClose(code websocket.StatusCode, reason string) {
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	for {
-		typ, data, err := c.c.Read(ctx)
-		if err == nil {
-			c.t.Fatalf("got %v %q, want close %d", typ, data, code)
-		}
-		var ce websocket.CloseError
-		if !errors.As(err, &ce) {
-			c.t.Fatalf("read: %v, want close %d", err, code)
-		}
-		if ce.Code != code || (reason != "" && ce.Reason != reason) {
-			c.t.Fatalf("closed with %d %q, want %d %q", ce.Code, ce.Reason, code, reason)
-		}
-		return
+	typ, data, err := c.c.Read(ctx)
+	if err == nil {
+		c.t.Fatalf("got %v %q, want close %d", typ, data, code)
+	}
+	var ce websocket.CloseError
+	if !errors.As(err, &ce) {
+		c.t.Fatalf("read: %v, want close %d", err, code)
+	}
+	if ce.Code != code || (reason != "" && ce.Reason != reason) {
+		c.t.Fatalf("closed with %d %q, want %d %q", ce.Code, ce.Reason, code, reason)
 	}
 }
 

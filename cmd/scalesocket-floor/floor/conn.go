@@ -5,7 +5,6 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -193,8 +192,6 @@ func (c *conn) writeLoop() {
 		}
 	}
 }
-
-var errProtocol = errors.New("protocol error")
 
 // readLoop reads client frames until the connection closes and hands each
 // data message to handle; msg is only valid during the call. It answers
