@@ -48,6 +48,7 @@ type relay struct {
 	mu      sync.Mutex
 	outSeq  uint64
 	unacked int
+	outBuf  []byte
 
 	// ownerClosed is set when the owner closed the link itself, and
 	// needs no detach.
@@ -292,9 +293,17 @@ func (b *relay) message(op byte, body []byte) []byte {
 		// Counted once, at its last part.
 		b.n.opts.Metrics.Relayed(ToOwner, 1)
 	}
-	msg := appendInHeader(make([]byte, 0, inHeaderLen+len(body)), inHeader{op: op, link: b.link, seq: b.outSeq})
-	return append(msg, body...)
+	// The buffer is reused: publishing copies the message.
+	msg := append(appendInHeader(b.outBuf[:0], inHeader{op: op, link: b.link, seq: b.outSeq}), body...)
+	if cap(msg) <= maxKeptOutBuf {
+		b.outBuf = msg
+	}
+	return msg
 }
+
+// maxKeptOutBuf is the largest message buffer a relay keeps between
+// messages; one grown for a large input is let go.
+const maxKeptOutBuf = 64 << 10
 
 // send publishes one message to the owner; b.mu is held.
 func (b *relay) send(op byte, body []byte) error {
