@@ -61,8 +61,10 @@ func startLobby(ctx context.Context, n *Node) (*lobby, error) {
 		keep func(key string, value []byte, at time.Time) error
 		drop func(key string)
 	}{
-		{n.rooms, lb.keepRoom, func(key string) { dropKey(&lb.mu, lb.rooms, key) }},
-		{n.nodes, lb.keepNode, func(key string) { dropKey(&lb.mu, lb.nodes, key) }},
+		{n.rooms, func(key string, value []byte, at time.Time) error { return keepEntry(&lb.mu, lb.rooms, key, value, at) },
+			func(key string) { dropKey(&lb.mu, lb.rooms, key) }},
+		{n.nodes, func(key string, value []byte, at time.Time) error { return keepEntry(&lb.mu, lb.nodes, key, value, at) },
+			func(key string) { dropKey(&lb.mu, lb.nodes, key) }},
 	} {
 		watcher, err := w.kv.WatchAll(ctx)
 		if err != nil {
@@ -94,32 +96,22 @@ func startLobby(ctx context.Context, n *Node) (*lobby, error) {
 // stop ends the watches and waits for their goroutines.
 func (lb *lobby) stop() {
 	for _, w := range lb.watchers {
-		if err := w.Stop(); err != nil {
-			continue
-		}
+		// Stop fails only when the watcher's subscription or the
+		// connection is gone already, which is what stopping wants.
+		_ = w.Stop()
 	}
 	lb.wg.Wait()
 }
 
-func (lb *lobby) keepRoom(key string, value []byte, at time.Time) error {
-	var e roomEntry
+// keepEntry records the entry written under key, as it reads as JSON.
+func keepEntry[T any](mu *sync.Mutex, m map[string]seen[T], key string, value []byte, at time.Time) error {
+	var e T
 	if err := json.Unmarshal(value, &e); err != nil {
 		return err
 	}
-	lb.mu.Lock()
-	lb.rooms[key] = seen[roomEntry]{e, at}
-	lb.mu.Unlock()
-	return nil
-}
-
-func (lb *lobby) keepNode(key string, value []byte, at time.Time) error {
-	var e nodeEntry
-	if err := json.Unmarshal(value, &e); err != nil {
-		return err
-	}
-	lb.mu.Lock()
-	lb.nodes[key] = seen[nodeEntry]{e, at}
-	lb.mu.Unlock()
+	mu.Lock()
+	m[key] = seen[T]{e, at}
+	mu.Unlock()
 	return nil
 }
 
