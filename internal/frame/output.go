@@ -23,10 +23,13 @@ func NewOutput(payload []byte, binary bool, to uint32) Output {
 }
 
 // Blocks of an Arena: frames of up to arenaMaxItem bytes are carved from
-// blocks of arenaBlock bytes; a larger frame gets an allocation of its own.
+// blocks, the first of arenaFirstBlock bytes and each next one twice the
+// size of the last, up to arenaBlock, so that a stream that carries little
+// holds little; a larger frame gets an allocation of its own.
 const (
-	arenaBlock   = 32 << 10
-	arenaMaxItem = 2 << 10
+	arenaFirstBlock = 4 << 10
+	arenaBlock      = 32 << 10
+	arenaMaxItem    = 2 << 10
 )
 
 // Arena builds the Outputs of one output stream. The frames of small
@@ -46,7 +49,7 @@ func (a *Arena) NewOutput(payload []byte, binary bool, to uint32) Output {
 		return NewOutput(payload, binary, to)
 	}
 	if cap(a.block)-len(a.block) < n {
-		a.block = make([]byte, 0, arenaBlock)
+		a.block = make([]byte, 0, min(max(2*cap(a.block), arenaFirstBlock), arenaBlock))
 	}
 	start := len(a.block)
 	a.block = AppendWSFrame(a.block, binary, payload)

@@ -10,10 +10,15 @@ import (
 	"github.com/scalesocket/scalesocket-go/internal/frame"
 )
 
-// readChunk is the size of one read from the process. Output is read in
-// large reads and split in place; the buffer grows only for items longer
-// than this, up to the item limit.
-const readChunk = 64 << 10
+// Output is read in large reads and split in place. The read buffer starts
+// at firstRead bytes, so that a room that prints little (or a short-lived
+// one) costs little, and doubles whenever a read fills it, up to
+// readChunk; beyond that it grows only for items longer than the buffer,
+// up to the item limit.
+const (
+	firstRead = 4 << 10
+	readChunk = 64 << 10
+)
 
 // OutputOptions say how a process's output is cut into items.
 type OutputOptions struct {
@@ -45,6 +50,9 @@ type OutputReader struct {
 	start int // buf[start:end] is read but not yet consumed
 	end   int
 	eof   bool
+	// filled is set when the last read filled the buffer: more output is
+	// likely waiting, so the next read gets a larger buffer.
+	filled bool
 	// arena holds the frames of the items, shared by every recipient.
 	arena frame.Arena
 }
@@ -131,20 +139,22 @@ func (o *OutputReader) nextChunk() (frame.Output, error) {
 }
 
 // fill reads more into the buffer, first moving the unconsumed bytes to
-// its front and growing it, up to limit, when it is full.
+// its front, and doubling it, up to limit, when it is full or the last
+// read filled it.
 func (o *OutputReader) fill(limit int) {
 	if o.start > 0 {
 		o.end = copy(o.buf, o.buf[o.start:o.end])
 		o.start = 0
 	}
-	if o.end == len(o.buf) {
-		size := min(max(2*len(o.buf), readChunk), limit)
+	if o.end == len(o.buf) || o.filled && len(o.buf) < readChunk {
+		size := min(max(2*len(o.buf), firstRead), limit)
 		grown := make([]byte, size)
 		copy(grown, o.buf[:o.end])
 		o.buf = grown
 	}
 	n, err := o.r.Read(o.buf[o.end:])
 	o.end += n
+	o.filled = n > 0 && o.end == len(o.buf)
 	if err != nil {
 		if !errors.Is(err, io.EOF) {
 			o.opts.Log.Warn("read process output", "err", err)

@@ -93,16 +93,21 @@ func (r *Room) route(out frame.Output) {
 	}
 }
 
-// messageBlock is how many Messages the pump allocates at once: one
-// allocation per block rather than per message. A block stays in memory
-// while any of its messages is queued.
-const messageBlock = 64
+// The pump allocates Messages in blocks, one allocation per block rather
+// than per message: the first of firstMessageBlock, each next one twice the
+// last, up to messageBlock, so that a room that prints little holds
+// little. A block stays in memory while any of its messages is queued.
+const (
+	firstMessageBlock = 8
+	messageBlock      = 64
+)
 
 // newMessage returns the Message of one output item; only the pump calls
 // it.
 func (r *Room) newMessage(out frame.Output) *Message {
 	if len(r.msgBlock) == 0 {
-		r.msgBlock = make([]Message, messageBlock)
+		r.msgBlockSize = min(max(2*r.msgBlockSize, firstMessageBlock), messageBlock)
+		r.msgBlock = make([]Message, r.msgBlockSize)
 	}
 	m := &r.msgBlock[0]
 	r.msgBlock = r.msgBlock[1:]

@@ -54,8 +54,10 @@ type Room struct {
 	// and linksBuf to send an addressed message once per link.
 	toBuf    []uint32
 	linksBuf []*Client
-	// msgBlock is where the pump takes its next Messages from.
-	msgBlock []Message
+	// msgBlock is where the pump takes its next Messages from, and
+	// msgBlockSize the length it was made with.
+	msgBlock     []Message
+	msgBlockSize int
 }
 
 func newRoom(h *Hub, name string, c *cache) *Room {

@@ -1,0 +1,110 @@
+package process
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+// TestOutputReaderItems reads streams whose items are shorter and longer
+// than the first read buffer and than a full read, through readers that
+// fill every buffer (so the buffer grows at each read) and readers that
+// return a byte or half a buffer at a time: every item comes out whole and
+// in order, and an item over the limit is dropped alone.
+func TestOutputReaderItems(t *testing.T) {
+	t.Parallel()
+	short := make([]string, 5000)
+	for i := range short {
+		short[i] = strings.Repeat("x", i%97)
+	}
+	tests := []struct {
+		name  string
+		items []string
+		max   int
+		want  []string // nil: items
+	}{
+		{"many short lines", short, 1 << 20, nil},
+		{"one line longer than the first read", []string{strings.Repeat("a", firstRead+1)}, 1 << 20, nil},
+		{"lines longer than a full read", []string{"s", strings.Repeat("b", 3*readChunk+5), "t", strings.Repeat("c", readChunk)}, 1 << 20, nil},
+		{"a line over the limit", []string{"keep", strings.Repeat("d", 10000), "also"}, 9000, []string{"keep", "also"}},
+	}
+	readers := map[string]func(io.Reader) io.Reader{
+		"whole":    func(r io.Reader) io.Reader { return r },
+		"half":     iotest.HalfReader,
+		"one byte": iotest.OneByteReader,
+	}
+	for _, tc := range tests {
+		want := tc.want
+		if want == nil {
+			want = tc.items
+		}
+		stream := strings.Join(tc.items, "\n") + "\n"
+		for rname, wrap := range readers {
+			if rname == "one byte" && len(stream) > 100000 {
+				continue
+			}
+			t.Run(tc.name+"/"+rname, func(t *testing.T) {
+				t.Parallel()
+				o := NewOutputReader(wrap(strings.NewReader(stream)), OutputOptions{
+					Delimiters: "\n", MaxItem: tc.max, Log: slog.New(slog.DiscardHandler),
+				})
+				var got []string
+				for {
+					out, err := o.Next()
+					if errors.Is(err, io.EOF) {
+						break
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					got = append(got, string(out.Data))
+					if !bytes.HasSuffix(out.Frame, out.Data) {
+						t.Fatalf("item %d: frame does not end with the data", len(got))
+					}
+				}
+				if len(got) != len(want) {
+					t.Fatalf("%d items, want %d", len(got), len(want))
+				}
+				for i := range want {
+					if got[i] != want[i] {
+						t.Fatalf("item %d: %d bytes, want %d", i, len(got[i]), len(want[i]))
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestOutputReaderChunks reads binary output: the chunks, whatever their
+// sizes, put the stream back together.
+func TestOutputReaderChunks(t *testing.T) {
+	t.Parallel()
+	stream := bytes.Repeat([]byte("0123456789abcdef"), 20000)
+	o := NewOutputReader(bytes.NewReader(stream), OutputOptions{Binary: true, MaxItem: 1 << 20, Log: slog.New(slog.DiscardHandler)})
+	var got []byte
+	largest := 0
+	for {
+		out, err := o.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !out.Binary {
+			t.Fatal("a chunk is not binary")
+		}
+		got = append(got, out.Data...)
+		largest = max(largest, len(out.Data))
+	}
+	if !bytes.Equal(got, stream) {
+		t.Fatalf("%d bytes back, want %d", len(got), len(stream))
+	}
+	if largest != readChunk {
+		t.Errorf("largest chunk %d bytes, want %d: the buffer grows to a full read", largest, readChunk)
+	}
+}
