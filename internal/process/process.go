@@ -6,16 +6,19 @@ package process
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/scalesocket/scalesocket-go/internal/logging"
 	"github.com/scalesocket/scalesocket-go/internal/room"
 )
 
@@ -97,22 +100,22 @@ func Start(spec Spec) (p *Process, err error) {
 			f.Close()
 		}
 	}()
-	pipe := func() (r, w *os.File) {
+	pipe := func(oursWrites bool) (ours, theirs *os.File) {
 		if err != nil {
 			return nil, nil
 		}
-		r, w, err = os.Pipe()
-		closers = append(closers, r, w)
-		return r, w
+		ours, theirs, err = newPipe(oursWrites)
+		closers = append(closers, ours, theirs)
+		return ours, theirs
 	}
-	stdinR, stdinW := pipe()
-	stdoutR, stdoutW := pipe()
-	stderrR, stderrW := pipe()
+	stdinW, stdinR := pipe(true)
+	stdoutR, stdoutW := pipe(false)
+	stderrR, stderrW := pipe(false)
 	if err != nil {
 		return nil, fmt.Errorf("create pipes: %w", err)
 	}
 
-	cmd := exec.Command(spec.Command, spec.Args...)
+	cmd := command(spec.Command, spec.Args)
 	cmd.Env = spec.Env
 	if cmd.Env == nil {
 		cmd.Env = []string{}
@@ -123,6 +126,7 @@ func Start(spec Spec) (p *Process, err error) {
 	// itself dies without cleaning up.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err = cmd.Start(); err != nil {
+		commandPaths.Delete(spec.Command)
 		return nil, fmt.Errorf("start %s: %w", spec.Command, err)
 	}
 	// The child has its own copies now; keeping ours would hold the pipes
@@ -150,6 +154,47 @@ func Start(spec Spec) (p *Process, err error) {
 	p.logStream("stderr", stderrR)
 	go p.wait()
 	return p, nil
+}
+
+// commandPaths remembers where each command name was found on PATH, so
+// that starting a room does not search PATH again: that is a dozen stat
+// calls, a few percent of a short-lived room's cost. An entry is dropped
+// when starting from it fails, so a command moved since is looked up anew.
+var commandPaths sync.Map // name → path
+
+// command is exec.Command with the PATH lookup remembered. argv[0] stays
+// the name as given, as exec.Command has it.
+func command(name string, args []string) *exec.Cmd {
+	if path, ok := commandPaths.Load(name); ok {
+		return &exec.Cmd{Path: path.(string), Args: append([]string{name}, args...)}
+	}
+	cmd := exec.Command(name, args...)
+	if cmd.Err == nil && filepath.Base(name) == name {
+		commandPaths.Store(name, cmd.Path)
+	}
+	return cmd
+}
+
+// newPipe makes a pipe. The server's end is non-blocking and polled by
+// the runtime; the child's end is a plain blocking descriptor that the
+// server never reads or writes, so it is not registered with the poller
+// (os.Pipe would register both ends, and unregister them again).
+func newPipe(oursWrites bool) (ours, theirs *os.File, err error) {
+	var fds [2]int
+	if err := syscall.Pipe2(fds[:], syscall.O_CLOEXEC); err != nil {
+		return nil, nil, os.NewSyscallError("pipe2", err)
+	}
+	o, t := fds[0], fds[1]
+	oName, tName := "|0", "|1" // as os.Pipe names the read and write ends
+	if oursWrites {
+		o, t, oName, tName = t, o, tName, oName
+	}
+	if err := syscall.SetNonblock(o, true); err != nil {
+		syscall.Close(o)
+		syscall.Close(t)
+		return nil, nil, os.NewSyscallError("setnonblock", err)
+	}
+	return os.NewFile(uintptr(o), oName), os.NewFile(uintptr(t), tName), nil
 }
 
 // Write writes to the process's stdin. It blocks while the process does not
@@ -275,6 +320,10 @@ func (p *Process) CloseOutput() error {
 // several log records rather than buffered without limit.
 const maxLogLine = 4096
 
+// logReaders holds the line readers of logged streams between rooms, so
+// that a short-lived room does not allocate one.
+var logReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, maxLogLine) }}
+
 // logStream logs what the process writes to f, line by line, under the
 // message stream ("stderr" or "stdout"), until f ends.
 func (p *Process) logStream(stream string, f *os.File) {
@@ -283,11 +332,16 @@ func (p *Process) logStream(stream string, f *os.File) {
 	go func() {
 		defer p.logging.Done()
 		defer f.Close()
-		r := bufio.NewReaderSize(f, maxLogLine)
+		r := logReaders.Get().(*bufio.Reader)
+		r.Reset(f)
+		defer func() {
+			r.Reset(nil)
+			logReaders.Put(r)
+		}()
 		for {
 			line, err := r.ReadSlice('\n')
 			if len(line) > 0 {
-				p.log.Info(stream, "line", string(trimEOL(line)))
+				p.log.Log(context.Background(), logging.LevelNotice, stream, "line", string(trimEOL(line)))
 			}
 			if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
 				return
