@@ -52,7 +52,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
-	log := logging.New(stderr, cfg.LogFormat, cfg.Verbosity)
+	log := logging.New(stderr, cfg.LogFormat, cfg.Verbosity, cfg.Quiet)
 	if err := process.BecomeSubreaper(); err != nil {
 		log.Warn("cannot adopt orphaned processes; children of a room's process may linger as zombies", "err", err)
 	}

@@ -134,7 +134,9 @@ type Config struct {
 	// PassEnv names the server's environment variables given to the process.
 	PassEnv []string
 
-	// LogFormat is "text" or "json"; Verbosity counts -v flags.
+	// LogFormat is "text" or "json"; Verbosity counts -v flags; Quiet
+	// (-q) leaves out everything below warnings.
 	LogFormat string
 	Verbosity int
+	Quiet     bool
 }

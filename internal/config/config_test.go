@@ -218,6 +218,9 @@ func TestSwitches(t *testing.T) {
 		{[]string{"-bv"}, func(c *Config) { c.Binary, c.Verbosity = true, 1 }},
 		{[]string{"--verbose=2"}, func(c *Config) { c.Verbosity = 2 }},
 		{[]string{"-vv", "--verbose=0"}, func(c *Config) {}},
+		{[]string{"-q"}, func(c *Config) { c.Quiet = true }},
+		{[]string{"--quiet"}, func(c *Config) { c.Quiet = true }},
+		{[]string{"-bq"}, func(c *Config) { c.Binary, c.Quiet = true, true }},
 	}
 	for _, tc := range tests {
 		for _, args := range [][]string{
@@ -363,6 +366,7 @@ func TestUsageErrorsNameFlagAndValue(t *testing.T) {
 		{[]string{"-b", "--delimiters=,", "cmd"}, "--binary conflicts with --delimiters"},
 		{[]string{"--binary", "--null", "cmd"}, "--binary conflicts with --null"},
 		{[]string{"--null", "--delimiters=,", "cmd"}, "--null conflicts with --delimiters"},
+		{[]string{"-q", "-v", "cmd"}, "--quiet conflicts with --verbose"},
 		{[]string{"--maxrooms=1", "--maxforks=1", "cmd"}, "--maxrooms conflicts with --maxforks"},
 		{[]string{"--cachepersist", "cmd"}, "--cachepersist requires --cache"},
 
@@ -443,7 +447,7 @@ func TestEveryFlagTested(t *testing.T) {
 	// The switches, -v and --frame have tests of their own.
 	// --tlscert and --tlskey go together: TestTLSFlags; the cluster's
 	// flags require --cluster: TestClusterFlags.
-	for _, s := range []string{"metrics", "api", "tcp", "oneshot", "binary", "null", "cachepersist", "json", "verbose", "frame", "sameorigin", "tlscert", "tlskey",
+	for _, s := range []string{"metrics", "api", "tcp", "oneshot", "binary", "null", "cachepersist", "json", "verbose", "quiet", "frame", "sameorigin", "tlscert", "tlskey",
 		"cluster", "clustercreds", "nodename", "placement", "leasettl"} {
 		tested[s] = true
 	}

@@ -80,6 +80,9 @@ var options = []option{
 	{group: "Server", name: "verbose", short: "v", bare: "+1",
 		help: "log more; repeat for more still: -v debug, -vv trace",
 		set:  setVerbosity},
+	{group: "Server", name: "quiet", short: "q",
+		help:   "log only warnings, errors, the listening address and the process's stderr",
+		target: func(c *Config) *bool { return &c.Quiet }},
 
 	{group: "Process", name: "tcp",
 		help:   "talk to CMD over TCP at 127.0.0.1:$PORT instead of over stdio",
@@ -267,6 +270,7 @@ var conflicts = [][2]string{
 	{"binary", "null"},
 	{"null", "delimiters"},
 	{"maxrooms", "maxforks"},
+	{"quiet", "verbose"},
 	// A oneshot server serves one client of its own; a cluster shares
 	// rooms with other servers.
 	{"oneshot", "cluster"},

@@ -18,6 +18,7 @@ import (
 	"github.com/scalesocket/scalesocket-go/internal/cluster"
 	"github.com/scalesocket/scalesocket-go/internal/config"
 	"github.com/scalesocket/scalesocket-go/internal/frame"
+	"github.com/scalesocket/scalesocket-go/internal/logging"
 	"github.com/scalesocket/scalesocket-go/internal/process"
 	"github.com/scalesocket/scalesocket-go/internal/room"
 	"github.com/scalesocket/scalesocket-go/internal/wsconn"
@@ -152,7 +153,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
-	s.log.Info("listening", "addr", ln.Addr().String(), "scheme", scheme)
+	s.log.Log(ctx, logging.LevelNotice, "listening", "addr", ln.Addr().String(), "scheme", scheme)
 	if !s.cfg.Origin.Enabled() && !isLoopback(ln.Addr()) {
 		s.log.Warn("any web page may connect: consider --origin or --sameorigin (cross-site WebSocket hijacking)")
 	}

@@ -405,3 +405,39 @@ func TestSIGHUPReloadsTheCertificate(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestQuietLogsNoLinePerConnection runs the binary with -q: the listening
+// address and the process's stderr are still logged, a client's
+// connection and its room's process are not.
+func TestQuietLogsNoLinePerConnection(t *testing.T) {
+	t.Parallel()
+	s := start(t, "-q", "sh", "--", "-c", "echo oops >&2; exec cat")
+	c := s.dial("r")
+	if err := c.Write(context.Background(), websocket.MessageText, []byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := read(t, c); got != "hi" || err != nil {
+		t.Fatalf("echo: %q, %v", got, err)
+	}
+	c.Close(websocket.StatusNormalClosure, "")
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	if code := s.wait(); code != 0 {
+		t.Fatalf("exit status %d", code)
+	}
+	var lines []string
+	for line := range s.log {
+		lines = append(lines, line)
+	}
+	log := strings.Join(lines, "\n")
+	if !strings.Contains(log, "level=INFO msg=listening") {
+		t.Errorf("no listening line:\n%s", log)
+	}
+	if !strings.Contains(log, `level=INFO msg=stderr room=r`) || !strings.Contains(log, "line=oops") {
+		t.Errorf("the process's stderr is not logged:\n%s", log)
+	}
+	for _, quiet := range []string{"client connected", "client disconnected", "process started", "process ended"} {
+		if strings.Contains(log, quiet) {
+			t.Errorf("-q logged %q:\n%s", quiet, log)
+		}
+	}
+}
