@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -81,6 +82,9 @@ type Process struct {
 	in, out rawPipe
 
 	stopOnce sync.Once
+	// killTimer sends SIGKILL after the grace period; it is stopped when
+	// the process is gone before, rather than left to fire for nothing.
+	killTimer atomic.Pointer[time.Timer]
 	// exited is closed once the process and its group are gone and exit is
 	// set.
 	exited chan struct{}
@@ -236,12 +240,12 @@ func (p *Process) Stop() {
 			return // reaped: its group ID is no longer ours to signal
 		}
 		p.signalGroup(syscall.SIGTERM)
-		time.AfterFunc(p.grace, func() {
+		p.killTimer.Store(time.AfterFunc(p.grace, func() {
 			if !p.hasExited() {
 				p.log.Warn("process still running after grace period, killing it", "grace", p.grace)
 				p.signalGroup(syscall.SIGKILL)
 			}
-		})
+		}))
 	})
 }
 
@@ -304,8 +308,11 @@ func (p *Process) wait() {
 		f.SetReadDeadline(deadline)
 	}
 	p.logging.Wait()
-	p.log.Debug("process ended", "exit", p.exit.String())
+	p.log.Debug("process ended", "exit", p.exit)
 	close(p.exited)
+	if t := p.killTimer.Load(); t != nil {
+		t.Stop()
+	}
 }
 
 // CloseOutput releases the stdout pipe once the reader is done with it.
