@@ -36,8 +36,10 @@ type suiteTarget struct {
 }
 
 var suiteTargets = []suiteTarget{
+	// Neither ours nor websocketd logs a line per connection (-q,
+	// --loglevel error): the floor logs nothing at all.
 	{label: "ours", command: func(bin map[string]string, port int, backend string) string {
-		cmd := fmt.Sprintf("%s --addr 127.0.0.1:%d ", shellQuote(bin["ours"]), port)
+		cmd := fmt.Sprintf("%s -q --addr 127.0.0.1:%d ", shellQuote(bin["ours"]), port)
 		if backend == "cat" {
 			return cmd + "cat"
 		}

@@ -220,38 +220,39 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 	// connection once it is hijacked, and Serve must still wait for it.
 	s.conns.Add(1)
 	undo = append(undo, s.conns.Done)
-	log := s.log.With("remote", r.RemoteAddr)
 	name, err := roomName(r.URL.EscapedPath())
-	log = log.With("room", name)
+	// The log attributes are kept as values rather than as a logger with
+	// them: building that costs more than the rare lines that use it.
+	attrs := []any{"remote", r.RemoteAddr, "room", name}
 	if err != nil {
 		reason := reasonRoomName
 		if errors.Is(err, errNameReserved) {
 			reason = reasonReserved
 		}
-		s.refuse(w, log, http.StatusBadRequest, reason, err.Error())
+		s.refuse(w, attrs, http.StatusBadRequest, reason, err.Error())
 		return
 	}
 	if !s.allowedRoom(name) {
-		s.refuse(w, log, http.StatusBadRequest, reasonNotAllowed, "room not allowed")
+		s.refuse(w, attrs, http.StatusBadRequest, reasonNotAllowed, "room not allowed")
 		return
 	}
 	if !s.cfg.Origin.Allows(r.Header.Get("Origin"), r.Host, r.TLS != nil) {
-		s.refuse(w, log, http.StatusForbidden, reasonOrigin, "origin not allowed")
+		s.refuse(w, attrs, http.StatusForbidden, reasonOrigin, "origin not allowed")
 		return
 	}
 	ip := remoteIP(r)
 	if status, reason, ok := s.admission.enter(ip); !ok {
-		s.refuse(w, log, status, reason, "too many connections")
+		s.refuse(w, attrs, status, reason, "too many connections")
 		return
 	}
 	undo = append(undo, func() { s.admission.leave(ip) })
 	if s.cfg.Oneshot && !s.oneshotTaken.CompareAndSwap(false, true) {
-		s.refuse(w, log, http.StatusServiceUnavailable, reasonOneshot, "oneshot server already has its client")
+		s.refuse(w, attrs, http.StatusServiceUnavailable, reasonOneshot, "oneshot server already has its client")
 		return
 	}
 	rm, err := s.hub.Acquire(name)
 	if err != nil {
-		s.refuse(w, log, http.StatusServiceUnavailable, acquireRefusal(err), err.Error())
+		s.refuse(w, attrs, http.StatusServiceUnavailable, acquireRefusal(err), err.Error())
 		s.oneshotGone()
 		return
 	}
@@ -266,12 +267,12 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 		errors.Is(joinErr, cluster.ErrOwnerUnavailable) {
 		// In a cluster, rooms and clients are counted across nodes when
 		// the room starts or the client joins.
-		s.refuse(w, log, http.StatusServiceUnavailable, acquireRefusal(joinErr), joinErr.Error())
+		s.refuse(w, attrs, http.StatusServiceUnavailable, acquireRefusal(joinErr), joinErr.Error())
 		return
 	}
 	conn, err := s.up.Upgrade(w, r)
 	if err != nil {
-		log.Info("upgrade failed", "err", err)
+		s.log.Info("upgrade failed", append(attrs, "err", err)...)
 		if joinErr == nil {
 			rm.Leave(client)
 		}
@@ -279,14 +280,12 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 	}
 	if joinErr != nil {
 		// A command that cannot start is told to the client as a close.
-		log.Error("cannot join room", "err", joinErr)
+		s.log.Error("cannot join room", append(attrs, "err", joinErr)...)
 		conn.Close(room.CloseInternalError, closeReason(joinErr.Error()))
 		return
 	}
-	// The connection's log attributes are kept as values, not as a
-	// logger: a logger with attributes costs memory for as long as the
-	// connection lives, and is needed only for its rare log lines.
-	attrs := []any{"remote", r.RemoteAddr, "room", name, "conn", client.ID}
+	// Kept for as long as the connection lives, so made to measure.
+	attrs = []any{"remote", r.RemoteAddr, "room", name, "conn", client.ID}
 	s.log.Info("client connected", attrs...)
 	handedOff = true
 	go func() {
@@ -375,8 +374,8 @@ func acquireRefusal(err error) string {
 
 // refuse answers a connection that is not admitted with status and a short
 // message, and logs it with its reason.
-func (s *Server) refuse(w http.ResponseWriter, log *slog.Logger, status int, reason, msg string) {
-	log.Info("connection refused", "status", status, "reason", reason, "err", msg)
+func (s *Server) refuse(w http.ResponseWriter, attrs []any, status int, reason, msg string) {
+	s.log.Info("connection refused", append(attrs, "status", status, "reason", reason, "err", msg)...)
 	s.countRefusal(reason)
 	plainError(w, status, msg)
 }
