@@ -5,10 +5,19 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/scalesocket/scalesocket-go/cmd/scalesocket-bench/wire"
 	"github.com/scalesocket/scalesocket-go/cmd/scalesocket-floor/floor"
@@ -118,6 +127,57 @@ func TestIdleNeedsThePid(t *testing.T) {
 	r, code, _ := runJSON(t, "idle", "-url", startFloor(t), "-c", "2", "-progress", "0")
 	if code != exitFailed || r.OK || !strings.Contains(strings.Join(r.Errors, ""), "pid") {
 		t.Errorf("idle without a pid: exit %d, %+v", code, r)
+	}
+}
+
+// signalOnHold sends SIGUSR1 to this process once the idle scenario says
+// it holds its connections, as scripts/bench-idle-cluster.sh does.
+type signalOnHold struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (w *signalOnHold) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if bytes.Contains(p, []byte("holding")) {
+		_ = syscall.Kill(os.Getpid(), syscall.SIGUSR1)
+	}
+	return w.buf.Write(p)
+}
+
+func TestIdleRoomPrefixNamesTheSameRoomsAndSIGUSR1EndsTheHold(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	rooms := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		mu.Lock()
+		rooms[r.URL.Path]++
+		mu.Unlock()
+		<-c.CloseRead(context.Background()).Done()
+	}))
+	defer srv.Close()
+	url := "ws://" + strings.TrimPrefix(srv.URL, "http://")
+	for range 2 { // two runs, as two load tools on two nodes
+		var stderr signalOnHold
+		var stdout bytes.Buffer
+		start := time.Now()
+		code := Run(context.Background(), []string{"idle", "-url", url, "-pid", strconv.Itoa(os.Getpid()),
+			"-c", "6", "-rooms", "3", "-roomprefix", "shared", "-settle", "0", "-hold", "1m", "-progress", "0"},
+			strings.NewReader(""), &stdout, &stderr)
+		if code != exitOK || time.Since(start) > 30*time.Second {
+			t.Fatalf("exit %d after %s\n%s%s", code, time.Since(start), stdout.String(), stderr.buf.String())
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := map[string]int{"/shared-0": 4, "/shared-1": 4, "/shared-2": 4}
+	if !maps.Equal(rooms, want) {
+		t.Errorf("connections per room %v, want %v", rooms, want)
 	}
 }
 

@@ -6,6 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"math"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 )
 
@@ -14,6 +17,10 @@ import (
 type idleScenario struct {
 	c, rooms, conc int
 	settle, hold   time.Duration
+	// prefix names the rooms PREFIX-0 .. PREFIX-(R-1); empty: a prefix
+	// of this run alone. Load tools that share one names the same rooms,
+	// as on the nodes of one cluster.
+	prefix string
 }
 
 // settlePoll is how often memory is read while it settles.
@@ -24,7 +31,8 @@ func (s *idleScenario) flags(fs *flag.FlagSet) {
 	fs.IntVar(&s.rooms, "rooms", 10, "rooms they are spread over")
 	fs.IntVar(&s.conc, "conc", 200, "connects in parallel")
 	fs.DurationVar(&s.settle, "settle", 5*time.Second, "longest wait for the memory to stop changing before it is measured")
-	fs.DurationVar(&s.hold, "hold", 0, "keep the connections open this long after measuring (to look at the server)")
+	fs.DurationVar(&s.hold, "hold", 0, "keep the connections open this long after measuring (to look at the server), or until SIGUSR1")
+	fs.StringVar(&s.prefix, "roomprefix", "", "name the rooms PREFIX-0 .. PREFIX-(R-1), the same in every run (default: a prefix of this run alone)")
 }
 
 func (s *idleScenario) check() (map[string]any, error) {
@@ -47,7 +55,10 @@ func (s *idleScenario) run(ctx context.Context, env *Env, r *Report) {
 		r.fail("%v", err)
 		return
 	}
-	prefix := uniqueRoom("idle")
+	prefix := s.prefix
+	if prefix == "" {
+		prefix = uniqueRoom("idle")
+	}
 	meter := env.cpuMeter()
 	start := time.Now()
 	conns, err := env.dialMany(ctx, s.c, s.conc, func(i int) string {
@@ -65,14 +76,7 @@ func (s *idleScenario) run(ctx context.Context, env *Env, r *Report) {
 		r.fail("%v", err)
 		return
 	}
-	lost := 0
-	for _, c := range conns {
-		select {
-		case <-c.Done():
-			lost++
-		default:
-		}
-	}
+	lost := countClosed(conns)
 	r.Memory = &Memory{
 		Conns: s.c, Rooms: s.rooms, ConnsLost: lost,
 		ServerRSSBefore: before.ServerRSS, ServerRSSAfter: after.ServerRSS,
@@ -85,14 +89,43 @@ func (s *idleScenario) run(ctx context.Context, env *Env, r *Report) {
 		r.fail("%d of %d connections closed while idle", lost, s.c)
 	}
 	if s.hold > 0 {
-		fmt.Fprintf(env.Log, "  holding %d connections for %s\n", s.c, s.hold)
-		t := time.NewTimer(s.hold)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-ctx.Done():
+		s.holdOpen(ctx, env)
+		if held := countClosed(conns) - lost; held > 0 {
+			r.fail("%d of %d connections closed while held", held, s.c)
 		}
 	}
+}
+
+// holdOpen waits for the end of -hold, or for SIGUSR1: a script that
+// measures the servers itself while the connections are open (the nodes of
+// a cluster, scripts/bench-idle-cluster.sh) ends the hold when it is done.
+// The "holding" line is its sign to start; the signal is caught from
+// before that line, so that it never kills the tool.
+func (s *idleScenario) holdOpen(ctx context.Context, env *Env) {
+	release := make(chan os.Signal, 1)
+	signal.Notify(release, syscall.SIGUSR1)
+	defer signal.Stop(release)
+	fmt.Fprintf(env.Log, "  holding %d connections for %s\n", s.c, s.hold)
+	t := time.NewTimer(s.hold)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-release:
+	case <-ctx.Done():
+	}
+}
+
+// countClosed is how many of conns have ended.
+func countClosed(conns []Conn) int {
+	n := 0
+	for _, c := range conns {
+		select {
+		case <-c.Done():
+			n++
+		default:
+		}
+	}
+	return n
 }
 
 // settle reads the memory of pid's tree until two readings in a row are
