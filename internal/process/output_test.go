@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/scalesocket/scalesocket-go/internal/frame"
 )
 
 // TestOutputReaderItems reads streams whose items are shorter and longer
@@ -107,4 +109,72 @@ func TestOutputReaderChunks(t *testing.T) {
 	if largest != readChunk {
 		t.Errorf("largest chunk %d bytes, want %d: the buffer grows to a full read", largest, readChunk)
 	}
+}
+
+// chunkReader returns r's bytes in reads of the sizes in sizes, in turn.
+type chunkReader struct {
+	r     io.Reader
+	sizes []byte
+	i     int
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if len(c.sizes) > 0 {
+		n := int(c.sizes[c.i%len(c.sizes)])*37 + 1 // up to about 9 KiB: past the first buffer
+		c.i++
+		p = p[:min(len(p), n)]
+	}
+	return c.r.Read(p)
+}
+
+// FuzzOutputReader reads process output in reads of arbitrary sizes, as a
+// pipe may deliver it: the items must be those of splitting the whole
+// stream at once, however the read buffer grew on the way.
+func FuzzOutputReader(f *testing.F) {
+	f.Add([]byte("a\nbb\r\nccc"), []byte{0, 1, 2}, uint16(2))
+	f.Add(bytes.Repeat([]byte("line of output\n"), 2000), []byte{255, 3}, uint16(100))
+	f.Add(append(bytes.Repeat([]byte{'x'}, 10000), '\n', 'y'), []byte{7}, uint16(9000))
+	f.Fuzz(func(t *testing.T, stream, sizes []byte, max uint16) {
+		limit := int(max) + 1
+		var want []string
+		split := frame.NewSplitter("\n", limit)
+		buf := stream
+		for {
+			item, n, res := split.Next(buf)
+			buf = buf[n:]
+			if res == frame.Item {
+				want = append(want, string(item))
+				continue
+			}
+			if res == frame.NeedMore {
+				break
+			}
+		}
+		if item, res := split.Last(buf); res == frame.Item {
+			want = append(want, string(item))
+		}
+
+		o := NewOutputReader(&chunkReader{r: bytes.NewReader(stream), sizes: sizes}, OutputOptions{
+			Delimiters: "\n", MaxItem: limit, Log: slog.New(slog.DiscardHandler),
+		})
+		var got []string
+		for {
+			out, err := o.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, string(out.Data))
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%d items, want %d", len(got), len(want))
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("item %d: %q, want %q", i, got[i], want[i])
+			}
+		}
+	})
 }
