@@ -84,6 +84,14 @@ func (n *Node) own(req room.StartRequest, key string, epoch uint64, local room.S
 func (o *owner) Next() (frame.Output, error) { return o.inner.Next() }
 func (o *owner) Write(p []byte) error        { return o.inner.Write(p) }
 
+// TryNext passes on the process's ready output (see room.ReadyOutput).
+func (o *owner) TryNext() (frame.Output, bool, error) {
+	if ready, ok := o.inner.(room.ReadyOutput); ok {
+		return ready.TryNext()
+	}
+	return frame.Output{}, false, nil
+}
+
 // Stop stops the process; the lease is given up once it has ended.
 func (o *owner) Stop() {
 	o.stopOnce.Do(func() { close(o.closed) })

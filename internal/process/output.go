@@ -69,18 +69,35 @@ func NewOutputReader(r io.Reader, opts OutputOptions) *OutputReader {
 // Next returns the next item, with Data owned by the caller, or io.EOF when
 // the stream has ended and every item has been returned.
 func (o *OutputReader) Next() (frame.Output, error) {
+	out, _, err := o.next(true)
+	return out, err
+}
+
+// TryNext is Next when an item (or the end) is already read; otherwise it
+// returns false at once instead of reading.
+func (o *OutputReader) TryNext() (frame.Output, bool, error) {
+	return o.next(false)
+}
+
+// next returns the next item, reading more when it needs to only if read
+// is set; ok is false when it would have read.
+func (o *OutputReader) next(read bool) (out frame.Output, ok bool, err error) {
 	switch {
 	case o.opts.GWSocket:
-		return o.nextGW()
+		return o.nextGW(read)
 	case o.opts.Binary:
-		return o.nextChunk()
+		if !read && !o.eof {
+			return frame.Output{}, false, nil // every item is a read of its own
+		}
+		out, err := o.nextChunk()
+		return out, true, err
 	}
 	for {
 		item, n, res := o.split.Next(o.buf[o.start:o.end])
 		o.start += n
 		switch res {
 		case frame.Item:
-			return o.textOrBinary(item), nil
+			return o.textOrBinary(item), true, nil
 		case frame.Dropped:
 			o.dropped()
 			continue
@@ -90,12 +107,15 @@ func (o *OutputReader) Next() (frame.Output, error) {
 			o.start = o.end
 			switch res {
 			case frame.Item:
-				return o.textOrBinary(item), nil
+				return o.textOrBinary(item), true, nil
 			case frame.Dropped:
 				o.dropped()
 			}
 			o.release()
-			return frame.Output{}, io.EOF
+			return frame.Output{}, true, io.EOF
+		}
+		if !read {
+			return frame.Output{}, false, nil
 		}
 		o.fill(o.split.BufferSize())
 	}
@@ -103,23 +123,26 @@ func (o *OutputReader) Next() (frame.Output, error) {
 
 // nextGW returns the next gwsocket message. A header that cannot be right,
 // or a stream that ends inside a message, is an error the room closes on.
-func (o *OutputReader) nextGW() (frame.Output, error) {
+func (o *OutputReader) nextGW(read bool) (frame.Output, bool, error) {
 	for {
 		msg, n, err := frame.ParseGW(o.buf[o.start:o.end], o.opts.MaxItem)
 		if err != nil {
-			return frame.Output{}, fmt.Errorf("gwsocket framing: %w", err)
+			return frame.Output{}, true, fmt.Errorf("gwsocket framing: %w", err)
 		}
 		if n > 0 {
 			o.start += n
 			binary := msg.Type == frame.GWBinary || !utf8.Valid(msg.Payload)
-			return o.arena.NewOutput(msg.Payload, binary, msg.ID), nil
+			return o.arena.NewOutput(msg.Payload, binary, msg.ID), true, nil
 		}
 		if o.eof {
 			if left := o.end - o.start; left > 0 {
-				return frame.Output{}, fmt.Errorf("gwsocket framing: output ended inside a message, %d bytes left", left)
+				return frame.Output{}, true, fmt.Errorf("gwsocket framing: output ended inside a message, %d bytes left", left)
 			}
 			o.release()
-			return frame.Output{}, io.EOF
+			return frame.Output{}, true, io.EOF
+		}
+		if !read {
+			return frame.Output{}, false, nil
 		}
 		o.fill(frame.GWHeaderLen + o.opts.MaxItem)
 	}

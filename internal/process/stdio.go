@@ -31,6 +31,16 @@ func (s *Stdio) Next() (frame.Output, error) {
 	return o, err
 }
 
+// TryNext returns the next output item if it is already read (see
+// room.ReadyOutput).
+func (s *Stdio) TryNext() (frame.Output, bool, error) {
+	o, ok, err := s.out.TryNext()
+	if err != nil {
+		s.proc.CloseOutput()
+	}
+	return o, ok, err
+}
+
 // Write writes one input item to stdin.
 func (s *Stdio) Write(p []byte) error { return s.proc.Write(p) }
 

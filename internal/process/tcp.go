@@ -117,6 +117,16 @@ func (t *TCP) Next() (frame.Output, error) {
 	return o, err
 }
 
+// TryNext returns the next output item if it is already read (see
+// room.ReadyOutput).
+func (t *TCP) TryNext() (frame.Output, bool, error) {
+	o, ok, err := t.out.TryNext()
+	if err != nil {
+		_ = t.conn.CloseRead()
+	}
+	return o, ok, err
+}
+
 // Write writes one input item to the connection. It blocks while the
 // process does not read.
 func (t *TCP) Write(p []byte) error {

@@ -21,6 +21,19 @@ type Backend interface {
 	Wait() Exit
 }
 
+// ReadyOutput is implemented by a backend that can tell whether an output
+// item is ready without waiting for the process. The pump then gathers
+// the items that are ready together (a read of many lines) and queues them
+// for each client at once, one lock and one wake-up per client for all of
+// them, before it waits for more: the writers get larger batches, and
+// nothing ready waits for output that is not.
+type ReadyOutput interface {
+	// TryNext returns the next output item as Next does when one is
+	// ready, or the end when it has come; otherwise it returns false at
+	// once.
+	TryNext() (out frame.Output, ok bool, err error)
+}
+
 // Exit says how a backend ended.
 type Exit struct {
 	// Success is true when the process exited by itself with status 0.

@@ -161,16 +161,20 @@ func (c *Client) finish(code int, reason string, drain bool) {
 
 // offer queues m if the queue has room right now.
 func (c *Client) offer(m *Message) bool {
+	return c.offerAll([]*Message{m}) == 1
+}
+
+// offerAll queues as many of ms, in order, as the queue has room for, and
+// tells how many: one lock and one wake-up for all of them.
+func (c *Client) offerAll(ms []*Message) int {
 	c.mu.Lock()
-	ok := len(c.queue) < c.limit
-	if ok {
-		c.queue = append(c.queue, m)
-	}
+	n := min(len(ms), max(c.limit-len(c.queue), 0))
+	c.queue = append(c.queue, ms[:n]...)
 	c.mu.Unlock()
-	if ok {
+	if n > 0 {
 		c.wake()
 	}
-	return ok
+	return n
 }
 
 // offerUntil waits for room in the queue until expired is closed.

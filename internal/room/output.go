@@ -20,10 +20,25 @@ const DropBadTo = "bad_to"
 // closed with 1011 and the error.
 func (r *Room) pump(b Backend) {
 	defer r.hub.pumps.Done()
+	ready, _ := b.(ReadyOutput)
 	var protocolErr error
 	for {
-		out, err := b.Next()
+		var (
+			out frame.Output
+			ok  bool
+			err error
+		)
+		if ready != nil && len(r.gathered) < maxGathered {
+			out, ok, err = ready.TryNext()
+		}
+		if !ok && err == nil {
+			// Nothing more is ready: what was gathered goes out before
+			// the pump waits for the process.
+			r.deliverGathered()
+			out, err = b.Next()
+		}
 		if err != nil {
+			r.deliverGathered()
 			if !errors.Is(err, io.EOF) {
 				protocolErr = err
 				r.log.Error("bad process output, closing the room", "err", err)
@@ -115,23 +130,51 @@ func (r *Room) newMessage(out frame.Output) *Message {
 	return m
 }
 
-// broadcast queues m for every client, and keeps it in the cache when
-// cacheIt is set, under the same lock as a join's replay, so that a client
-// gets each message exactly once: from the cache or live.
+// maxGathered bounds the messages the pump gathers before it delivers
+// them, so that the first of a long run of ready output does not wait for
+// the last.
+const maxGathered = 64
+
+// broadcast gathers m for every client; deliverGathered queues it.
 func (r *Room) broadcast(m *Message, cacheIt bool) {
 	r.hub.opts.Observer.Message(DirectionOut, len(m.Data))
-	var full []*Client
+	r.gathered = append(r.gathered, m)
+	r.gatheredCache = append(r.gatheredCache, cacheIt)
+}
+
+// deliverGathered queues the gathered messages for every client, and keeps
+// those marked in the cache, under the same lock as a join's replay, so
+// that a client gets each message exactly once: from the cache or live.
+func (r *Room) deliverGathered() {
+	ms := r.gathered
+	if len(ms) == 0 {
+		return
+	}
+	var full []fullClient
 	r.mu.Lock()
-	if r.cache != nil && cacheIt {
-		r.cache.add(m)
+	if r.cache != nil {
+		for i, m := range ms {
+			if r.gatheredCache[i] {
+				r.cache.add(m)
+			}
+		}
 	}
 	for _, c := range r.clients {
-		if !c.offer(m) {
-			full = append(full, c)
+		if n := c.offerAll(ms); n < len(ms) {
+			full = append(full, fullClient{c, n})
 		}
 	}
 	r.mu.Unlock()
-	r.waitForFull(m, full)
+	r.waitForFull(ms, full)
+	clear(ms)
+	r.gathered, r.gatheredCache = ms[:0], r.gatheredCache[:0]
+}
+
+// fullClient is a client whose queue took only the first taken of the
+// messages offered to it.
+type fullClient struct {
+	c     *Client
+	taken int
 }
 
 // toIDs queues m for the listed clients that are in the room; a _to of a
@@ -139,8 +182,10 @@ func (r *Room) broadcast(m *Message, cacheIt bool) {
 // through that node's link, which gets m once however many of its clients
 // are listed. Addressed messages are never cached.
 func (r *Room) toIDs(m *Message, ids []uint32) {
+	// Gathered messages came first.
+	r.deliverGathered()
 	r.hub.opts.Observer.Message(DirectionOut, len(m.Data))
-	var full []*Client
+	var full []fullClient
 	r.mu.Lock()
 	links := r.linksBuf[:0]
 	for _, id := range ids {
@@ -155,29 +200,44 @@ func (r *Room) toIDs(m *Message, ids []uint32) {
 			continue
 		}
 		if !c.offer(m) {
-			full = append(full, c)
+			full = append(full, fullClient{c, 0})
 		}
 	}
 	clear(links)
 	r.linksBuf = links[:0]
 	r.mu.Unlock()
-	r.waitForFull(m, full)
+	r.waitForFull([]*Message{m}, full)
 }
 
-// waitForFull gives the clients whose queue was full up to SendTimeout to
-// make room, during which the room reads no more output; a client still
-// full after that is closed as a slow consumer, so no client ever misses a
+// waitForFull gives the clients whose queue was full the rest of ms, one
+// message after the other as if each came alone: for each message, the
+// clients still waiting for it get up to SendTimeout together to make
+// room, during which the room reads no more output; a client still full
+// after that is closed as a slow consumer, so no client ever misses a
 // message and then receives later ones (SPEC §12).
-func (r *Room) waitForFull(m *Message, full []*Client) {
-	if len(full) == 0 {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), r.hub.opts.SendTimeout)
-	defer cancel()
-	for _, c := range full {
-		if !c.offerUntil(m, ctx.Done()) {
-			r.dropSlow(c)
+func (r *Room) waitForFull(ms []*Message, full []fullClient) {
+	for i := 0; len(full) > 0 && i < len(ms); i++ {
+		var expired <-chan struct{}
+		cancel := func() {}
+		waiting := full[:0]
+		for _, f := range full {
+			if f.taken > i { // it has this one already
+				waiting = append(waiting, f)
+				continue
+			}
+			if expired == nil {
+				var ctx context.Context
+				ctx, cancel = context.WithTimeout(context.Background(), r.hub.opts.SendTimeout)
+				expired = ctx.Done()
+			}
+			if f.c.offerUntil(ms[i], expired) {
+				waiting = append(waiting, f)
+			} else {
+				r.dropSlow(f.c)
+			}
 		}
+		cancel()
+		full = waiting
 	}
 }
 

@@ -58,6 +58,11 @@ type Room struct {
 	// msgBlockSize the length it was made with.
 	msgBlock     []Message
 	msgBlockSize int
+	// gathered are the broadcast messages the pump has routed and not yet
+	// queued for the clients, and gatheredCache says which of them the
+	// cache keeps (see ReadyOutput).
+	gathered      []*Message
+	gatheredCache []bool
 }
 
 func newRoom(h *Hub, name string, c *cache) *Room {

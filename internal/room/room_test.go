@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scalesocket/scalesocket-go/internal/config"
 	"github.com/scalesocket/scalesocket-go/internal/frame"
 )
 
@@ -48,7 +49,37 @@ func (b *fakeBackend) Write(p []byte) error {
 func (b *fakeBackend) Stop()      { b.once.Do(func() { close(b.stopped) }) }
 func (b *fakeBackend) Wait() Exit { <-b.stopped; return Exit{Success: true, Reason: "stopped"} }
 
+// readyBackend is a fakeBackend that also tells when output is ready
+// (ReadyOutput), so that the pump gathers what is queued in its channel.
+// Its first Next waits until hold is closed, so that a test can queue a
+// run of output that the pump then finds ready all at once.
+type readyBackend struct {
+	*fakeBackend
+	hold chan struct{}
+}
+
+func (b readyBackend) Next() (frame.Output, error) {
+	<-b.hold
+	return b.fakeBackend.Next()
+}
+
+func (b readyBackend) TryNext() (frame.Output, bool, error) {
+	select {
+	case o, ok := <-b.out:
+		if !ok {
+			return frame.Output{}, true, io.EOF
+		}
+		return o, true, nil
+	default:
+		return frame.Output{}, false, nil
+	}
+}
+
 func newTestHub(b *fakeBackend, opts Options) *Hub {
+	return newHubOf(b, opts)
+}
+
+func newHubOf(b Backend, opts Options) *Hub {
 	opts.Start = func(StartRequest) (Backend, error) { return b, nil }
 	opts.Log = slog.New(slog.DiscardHandler)
 	if opts.SendQueue == 0 {
@@ -203,31 +234,113 @@ func TestSlowClientNeverSkips(t *testing.T) {
 	h.Shutdown()
 }
 
+// TestGatheredOutput queues a run of output that the pump finds ready all
+// at once, and so delivers to each client in one go: the slow-consumer
+// rule, the cache and a "_to" in the middle of the run hold as when each
+// item is delivered alone.
+func TestGatheredOutput(t *testing.T) {
+	t.Parallel()
+	start := func(opts Options) (*fakeBackend, chan struct{}, *Hub) {
+		b := newFakeBackend()
+		hold := make(chan struct{})
+		return b, hold, newHubOf(readyBackend{b, hold}, opts)
+	}
+	queue := func(b *fakeBackend, lines ...string) {
+		for _, l := range lines {
+			b.out <- frame.NewOutput([]byte(l), false, 0)
+		}
+	}
+	t.Run("a slow client never skips", func(t *testing.T) {
+		t.Parallel()
+		b, hold, h := start(Options{SendQueue: 2, SendTimeout: 10 * time.Millisecond})
+		defer h.Shutdown()
+		_, slow := join(t, h, "r")
+		_, fast := join(t, h, "r")
+		got := make(chan []string)
+		go func() { got <- drain(fast, 10) }()
+		queue(b, "0", "1", "2", "3", "4", "5", "6", "7", "8", "9")
+		close(hold)
+		if fastGot := <-got; !slices.Equal(fastGot, []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}) {
+			t.Fatalf("fast client got %q", fastGot)
+		}
+		<-slow.Done()
+		var slowGot []string
+		for _, m := range slow.Take(nil) {
+			slowGot = append(slowGot, string(m.Data))
+		}
+		if !slices.Equal(slowGot, []string{"0", "1"}) {
+			t.Fatalf("slow client has %q queued, want the first two only", slowGot)
+		}
+	})
+	t.Run("the cache keeps the run", func(t *testing.T) {
+		t.Parallel()
+		b, hold, h := start(Options{CacheSize: 3, CacheBytes: 1 << 20})
+		defer h.Shutdown()
+		_, first := join(t, h, "r")
+		queue(b, "0", "1", "2", "3", "4")
+		close(hold)
+		if got := drain(first, 5); len(got) != 5 {
+			t.Fatalf("first client got %q", got)
+		}
+		_, late := join(t, h, "r")
+		if got := drain(late, 3); !slices.Equal(got, []string{"2", "3", "4"}) {
+			t.Fatalf("late joiner got %q, want the last three, oldest first", got)
+		}
+	})
+	t.Run("a _to keeps its place", func(t *testing.T) {
+		t.Parallel()
+		b, hold, h := start(Options{ServerFrame: config.FrameJSON})
+		defer h.Shutdown()
+		_, a := join(t, h, "r")
+		_, other := join(t, h, "r")
+		to := fmt.Sprintf(`{"n":2,"_to":%d}`, a.ID)
+		queue(b, `{"n":1}`, to, `{"n":3}`)
+		close(hold)
+		if got := drain(a, 3); !slices.Equal(got, []string{`{"n":1}`, to, `{"n":3}`}) {
+			t.Fatalf("addressed client got %q", got)
+		}
+		if got := drain(other, 2); !slices.Equal(got, []string{`{"n":1}`, `{"n":3}`}) {
+			t.Fatalf("other client got %q", got)
+		}
+	})
+}
+
 // BenchmarkFanout measures the broadcast path: one output item to 100
 // clients that drain their queues. Allocations per op are per message,
-// whatever the number of clients.
+// whatever the number of clients. With ready, the backend tells the pump
+// when more output is ready (ReadyOutput, as the process's output reader
+// does), so that it gathers what is queued and delivers it at once.
 func BenchmarkFanout(b *testing.B) {
 	for _, clients := range []int{1, 100} {
-		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
-			back := newFakeBackend()
-			h := newTestHub(back, Options{})
-			var wg sync.WaitGroup
-			for range clients {
-				_, c := join(b, h, "bench")
-				wg.Go(func() { count(c, b.N) })
-			}
-			payload := []byte("a line of output of about sixty bytes, like a game state...")
-			// As the process's output reader does.
-			var arena frame.Arena
-			b.ReportAllocs()
-			b.ResetTimer()
-			for range b.N {
-				back.out <- arena.NewOutput(payload, false, 0)
-			}
-			wg.Wait()
-			b.StopTimer()
-			h.Shutdown()
-		})
+		for _, ready := range []bool{false, true} {
+			b.Run(fmt.Sprintf("clients=%d/ready=%v", clients, ready), func(b *testing.B) {
+				back := newFakeBackend()
+				var h *Hub
+				if ready {
+					hold := make(chan struct{})
+					close(hold)
+					h = newHubOf(readyBackend{back, hold}, Options{})
+				} else {
+					h = newTestHub(back, Options{})
+				}
+				var wg sync.WaitGroup
+				for range clients {
+					_, c := join(b, h, "bench")
+					wg.Go(func() { count(c, b.N) })
+				}
+				payload := []byte("a line of output of about sixty bytes, like a game state...")
+				// As the process's output reader does.
+				var arena frame.Arena
+				b.ReportAllocs()
+				b.ResetTimer()
+				for range b.N {
+					back.out <- arena.NewOutput(payload, false, 0)
+				}
+				wg.Wait()
+				b.StopTimer()
+				h.Shutdown()
+			})
+		}
 	}
 }
 
