@@ -54,28 +54,13 @@ func TestOutputReaderItems(t *testing.T) {
 				o := NewOutputReader(wrap(strings.NewReader(stream)), OutputOptions{
 					Delimiters: "\n", MaxItem: tc.max, Log: slog.New(slog.DiscardHandler),
 				})
-				var got []string
-				for {
-					out, err := o.Next()
-					if errors.Is(err, io.EOF) {
-						break
-					}
-					if err != nil {
-						t.Fatal(err)
-					}
-					got = append(got, string(out.Data))
+				outs := readAll(t, o)
+				for i, out := range outs {
 					if !bytes.HasSuffix(out.Frame, out.Data) {
-						t.Fatalf("item %d: frame does not end with the data", len(got))
+						t.Fatalf("item %d: frame does not end with the data", i)
 					}
 				}
-				if len(got) != len(want) {
-					t.Fatalf("%d items, want %d", len(got), len(want))
-				}
-				for i := range want {
-					if got[i] != want[i] {
-						t.Fatalf("item %d: %d bytes, want %d", i, len(got[i]), len(want[i]))
-					}
-				}
+				sameItems(t, outs, want)
 			})
 		}
 	}
@@ -89,14 +74,7 @@ func TestOutputReaderChunks(t *testing.T) {
 	o := NewOutputReader(bytes.NewReader(stream), OutputOptions{Binary: true, MaxItem: 1 << 20, Log: slog.New(slog.DiscardHandler)})
 	var got []byte
 	largest := 0
-	for {
-		out, err := o.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, out := range readAll(t, o) {
 		if !out.Binary {
 			t.Fatal("a chunk is not binary")
 		}
@@ -157,24 +135,73 @@ func FuzzOutputReader(f *testing.F) {
 		o := NewOutputReader(&chunkReader{r: bytes.NewReader(stream), sizes: sizes}, OutputOptions{
 			Delimiters: "\n", MaxItem: limit, Log: slog.New(slog.DiscardHandler),
 		})
-		var got []string
-		for {
-			out, err := o.Next()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, string(out.Data))
-		}
-		if len(got) != len(want) {
-			t.Fatalf("%d items, want %d", len(got), len(want))
-		}
-		for i := range want {
-			if got[i] != want[i] {
-				t.Fatalf("item %d: %q, want %q", i, got[i], want[i])
-			}
-		}
+		sameItems(t, readAll(t, o), want)
 	})
+}
+
+// readAll returns every item of o, up to the end of its stream.
+func readAll(t *testing.T, o *OutputReader) []frame.Output {
+	t.Helper()
+	var outs []frame.Output
+	for {
+		out, err := o.Next()
+		if errors.Is(err, io.EOF) {
+			return outs
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs = append(outs, out)
+	}
+}
+
+// sameItems fails unless the payloads of outs are want, in order.
+func sameItems(t *testing.T, outs []frame.Output, want []string) {
+	t.Helper()
+	if len(outs) != len(want) {
+		t.Fatalf("%d items, want %d", len(outs), len(want))
+	}
+	for i := range want {
+		if got := string(outs[i].Data); got != want[i] {
+			t.Fatalf("item %d: %d bytes %.40q, want %d bytes %.40q", i, len(got), got, len(want[i]), want[i])
+		}
+	}
+}
+
+// TestOutputReaderTryNext returns what is already read, and says when
+// more would need a read: a partial line is not an item until its end or
+// the end of the stream.
+func TestOutputReaderTryNext(t *testing.T) {
+	t.Parallel()
+	o := NewOutputReader(strings.NewReader("a\nb\nc"), OutputOptions{Delimiters: "\n", MaxItem: 100, Log: slog.New(slog.DiscardHandler)})
+	if _, ok, err := o.TryNext(); ok || err != nil {
+		t.Fatalf("before any read: ok %v, err %v; want nothing ready", ok, err)
+	}
+	steps := []struct {
+		try      bool
+		want     string
+		wantOK   bool
+		wantDone bool
+	}{
+		{try: false, want: "a", wantOK: true},
+		{try: true, want: "b", wantOK: true},
+		{try: true, wantOK: false}, // "c" has no end yet
+		{try: false, want: "c", wantOK: true},
+		{try: true, wantOK: true, wantDone: true},
+	}
+	for i, st := range steps {
+		var (
+			out frame.Output
+			ok  = true
+			err error
+		)
+		if st.try {
+			out, ok, err = o.TryNext()
+		} else {
+			out, err = o.Next()
+		}
+		if ok != st.wantOK || errors.Is(err, io.EOF) != st.wantDone || (err != nil && !errors.Is(err, io.EOF)) || string(out.Data) != st.want {
+			t.Fatalf("step %d: %q, ok %v, err %v; want %q, ok %v, end %v", i, out.Data, ok, err, st.want, st.wantOK, st.wantDone)
+		}
+	}
 }
