@@ -21,6 +21,7 @@ import (
 
 	"github.com/scalesocket/scalesocket-go/cmd/scalesocket-bench/wire"
 	"github.com/scalesocket/scalesocket-go/cmd/scalesocket-floor/floor"
+	"github.com/scalesocket/scalesocket-go/internal/testutil"
 )
 
 // startFloor serves the floor in-process on a free loopback port until the
@@ -132,18 +133,13 @@ func TestIdleNeedsThePid(t *testing.T) {
 
 // signalOnHold sends SIGUSR1 to this process once the idle scenario says
 // it holds its connections, as scripts/bench-idle-cluster.sh does.
-type signalOnHold struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
+type signalOnHold struct{ testutil.Buffer }
 
 func (w *signalOnHold) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
 	if bytes.Contains(p, []byte("holding")) {
 		_ = syscall.Kill(os.Getpid(), syscall.SIGUSR1)
 	}
-	return w.buf.Write(p)
+	return w.Buffer.Write(p)
 }
 
 func TestIdleRoomPrefixNamesTheSameRoomsAndSIGUSR1EndsTheHold(t *testing.T) {
@@ -170,7 +166,7 @@ func TestIdleRoomPrefixNamesTheSameRoomsAndSIGUSR1EndsTheHold(t *testing.T) {
 			"-c", "6", "-rooms", "3", "-roomprefix", "shared", "-settle", "0", "-hold", "1m", "-progress", "0"},
 			strings.NewReader(""), &stdout, &stderr)
 		if code != exitOK || time.Since(start) > 30*time.Second {
-			t.Fatalf("exit %d after %s\n%s%s", code, time.Since(start), stdout.String(), stderr.buf.String())
+			t.Fatalf("exit %d after %s\n%s%s", code, time.Since(start), stdout.String(), stderr.String())
 		}
 	}
 	mu.Lock()
